@@ -1,0 +1,1 @@
+"""The overlap auditor: how much of a training set overlaps each commons source."""

@@ -1,0 +1,1 @@
+"""A normal Scrapy project that snapshots commons sources into the Parquet store."""

@@ -1,0 +1,121 @@
+"""Item pipeline that writes a snapshot to the Parquet store (Scrapy has no Parquet exporter)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Spider, signals
+from scrapy.exceptions import NotConfigured
+
+from commons.normalize import content_sha1, words
+from commons.store import DataDir, SnapshotManifest, SnapshotWriter, new_snapshot_id
+from crawler.items import DocumentItem, SnapshotInfoItem
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+#: Settings copied into every manifest (what shaped the crawl's behaviour).
+RECORDED_SETTINGS: tuple[str, ...] = (
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "ROBOTSTXT_USER_AGENT",
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY",
+    "AUTOTHROTTLE_ENABLED",
+    "AUTOTHROTTLE_START_DELAY",
+    "AUTOTHROTTLE_MAX_DELAY",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY",
+    "RETRY_TIMES",
+    "RETRY_AFTER_MAX",
+    "CRAWL_DELAY_MAX",
+    "DOWNLOAD_TIMEOUT",
+    "COMMONS_BATCH_ROWS",
+)
+
+
+def document_row(item: DocumentItem) -> dict[str, Any]:
+    """The Parquet row of a document; derived columns computed here, once for every spider."""
+    row = dataclasses.asdict(item)
+    row["n_words"] = len(words(item.text))
+    row["content_sha1"] = content_sha1(item.text)
+    return row
+
+
+class ParquetSnapshotPipeline:
+    """Writes ``DocumentItem``s in bounded batches and the manifest of the snapshot.
+
+    The spider must have ``source`` and ``base_url`` attributes; ``snapshot_id`` is assigned
+    here when the spider has none. The snapshot is marked ``complete`` only when the spider
+    finished normally and recorded no error (stat ``commons/error``); otherwise ``failed``.
+    A killed process leaves it ``running``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        data = crawler.settings.get("COMMONS_DATA") or os.environ.get("COMMONS_DATA") or "data"
+        self.data = DataDir(data)
+        self.batch_rows = crawler.settings.getint("COMMONS_BATCH_ROWS", 2000)
+        self.crawler = crawler
+        self.writer: SnapshotWriter | None = None
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ParquetSnapshotPipeline:
+        if not crawler.settings.getbool("COMMONS_WRITE_SNAPSHOT", True):
+            raise NotConfigured
+        return cls(crawler)
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        spider = spider or self.crawler.spider
+        assert spider is not None
+        source: str = spider.source  # type: ignore[attr-defined]
+        snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
+        spider.snapshot_id = snapshot_id  # type: ignore[attr-defined]
+        settings = self.crawler.settings
+        manifest = SnapshotManifest(
+            source=source,
+            snapshot_id=snapshot_id,
+            crawler=spider.name,
+            base_url=spider.base_url,  # type: ignore[attr-defined]
+            user_agent=settings.get("USER_AGENT"),
+            parameters=dict(getattr(spider, "parameters", {})),
+            settings={k: settings.get(k) for k in RECORDED_SETTINGS},
+        )
+        self.writer = SnapshotWriter(self.data, manifest, batch_rows=self.batch_rows)
+        self.writer.open()
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("commons/snapshot_id", snapshot_id)
+        self.crawler.stats.set_value("commons/snapshot_dir", str(self.writer.dir))
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        assert self.writer is not None
+        if isinstance(item, DocumentItem):
+            self.writer.add(document_row(item))
+        elif isinstance(item, SnapshotInfoItem):
+            m = self.writer.manifest
+            m.site.update(item.site)
+            m.license.update(item.license)
+            m.robots.update(item.robots)
+            m.consent.update(item.consent)
+            if item.expected_documents is not None:
+                m.expected_documents = item.expected_documents
+            self.writer.write_manifest()
+        return item
+
+    def _spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.writer is None:
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        error = stats.get_value("commons/error")
+        self.writer.manifest.stats = {
+            k: v for k, v in stats.get_stats().items() if isinstance(v, int | float | str)
+        }
+        if reason == "finished" and not error:
+            self.writer.complete()
+        else:
+            self.writer.fail(str(error or f"crawl stopped: {reason}"))
+        stats.set_value("commons/status", self.writer.manifest.status)
+        stats.set_value("commons/documents", self.writer.manifest.documents)

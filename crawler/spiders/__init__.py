@@ -1,0 +1,1 @@
+"""The spiders: one per kind of commons source."""

@@ -1,0 +1,1 @@
+"""Scheduled, incremental crawls and re-audits."""
