@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -12,7 +14,7 @@ import click
 import duckdb
 
 from commons import __version__
-from commons.catalog import Catalog
+from commons.catalog import Catalog, sql_literal
 from commons.exceptions import CommonsError, QueryError
 from commons.store import DataDir, SnapshotStore, check_source_name
 from commons.tables import format_table
@@ -71,7 +73,7 @@ def _crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
                     quiet: bool) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "COMMONS_DATA": str(data_dir),
-        "LOG_LEVEL": "INFO" if verbose else "ERROR",
+        "LOG_LEVEL": "INFO" if verbose else "CRITICAL",
         "COMMONS_PROGRESS": not quiet,
     }
     if delay is not None:
@@ -142,45 +144,36 @@ def snapshots(data_dir: Path, source: str | None) -> None:
 def sql(query: str, data_dir: Path, fmt: str, output: Path | None, max_rows: int) -> None:
     """Run a DuckDB query over the catalog views (documents, latest_documents, snapshots, ...)."""
     con = Catalog(DataDir(data_dir)).connect()
+    if fmt == "parquet" and output is None:
+        raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
     try:
-        rel = con.sql(query)
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            option = {"csv": "FORMAT CSV, HEADER", "json": "FORMAT JSON, ARRAY true",
+                      "parquet": "FORMAT PARQUET, COMPRESSION zstd", "table": "FORMAT CSV, HEADER"}
+            con.execute(f"COPY ({query.rstrip().rstrip(';')}) TO {sql_literal(str(output))} "
+                        f"({option[fmt]})")
+            click.echo(f"wrote {output}", err=True)
+            return
+        cur = con.execute(query)
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {str(exc).splitlines()[0]}; list the views with "
                          "`commons sql \"SHOW TABLES\"`") from exc
-    if rel is None:
+    if cur.description is None:
         return
-    if fmt == "parquet" and output is None:
-        raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        target = str(output).replace("'", "''")
-        option = {"csv": "FORMAT CSV, HEADER", "json": "FORMAT JSON, ARRAY true",
-                  "parquet": "FORMAT PARQUET, COMPRESSION zstd", "table": "FORMAT CSV, HEADER"}
-        con.execute(f"COPY ({query}) TO '{target}' ({option[fmt]})")
-        click.echo(f"wrote {output}", err=True)
-        return
+    columns = [d[0] for d in cur.description]
     if fmt == "csv":
-        _write_csv(rel)
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(cur.fetchall())
     elif fmt == "json":
-        import json
-
-        cols = rel.columns
-        for row in rel.fetchall():
-            click.echo(json.dumps(dict(zip(cols, row, strict=True)), default=str))
+        for row in cur.fetchall():
+            click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))
     else:
-        rows = rel.fetchmany(max_rows + 1)
-        click.echo(format_table(rel.columns, rows[:max_rows]))
+        rows = cur.fetchmany(max_rows + 1)
+        click.echo(format_table(columns, rows[:max_rows]))
         if len(rows) > max_rows:
             click.echo(f"(first {max_rows} rows; use --max-rows or --output)", err=True)
-
-
-def _write_csv(rel: duckdb.DuckDBPyRelation) -> None:
-    import csv
-
-    writer = csv.writer(sys.stdout)
-    writer.writerow(rel.columns)
-    for row in rel.fetchall():
-        writer.writerow(row)
 
 
 @cli.command()
@@ -218,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Exception as exc:  # a bug, not bad input: keep it to one line unless debugging
+        if os.environ.get("COMMONS_DEBUG"):
+            raise
+        click.echo(f"internal error: {exc.__class__.__name__}: {exc} (set COMMONS_DEBUG=1 "
+                   "for a traceback and please report it)", err=True)
+        return 70
     return 0
 
 

@@ -35,4 +35,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as pretty JSON, atomically."""
     payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8") + b"\n"
-    atomic_write(path, lambda tmp: tmp.write_bytes(payload))
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(payload)
+
+    atomic_write(path, write)

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 from scrapy import Request, Spider
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    CloseSpider,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -107,12 +114,13 @@ class CommonsSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         url = request.url
         if failure.check(HttpError):
-            status = failure.value.response.status
+            status = failure.value.response.status  # type: ignore[union-attr]
             raise self.fail(url, f"HTTP {status}", "check the URL, or try again later if the "
                             "site is down")
-        if failure.check(DNSLookupError):
+        if failure.check(DNSLookupError, CannotResolveHostError):
             raise self.fail(url, "host name not found", "check the URL's spelling")
-        if failure.check(ConnectionRefusedError, TimeoutError, TCPTimedOutError):
+        if failure.check(ConnectionRefusedError, TimeoutError, TCPTimedOutError,
+                         DownloadConnectionRefusedError, DownloadTimeoutError, DownloadFailedError):
             raise self.fail(url, f"unreachable ({failure.value.__class__.__name__})",
                             "check the URL and that the site is up")
         if failure.check(IgnoreRequest):

@@ -24,7 +24,9 @@ AI_AGENTS: tuple[str, ...] = (
     "*",
 )
 
-_DIRECTIVE = re.compile(r"^\s*(content-usage|license)\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_DIRECTIVE = re.compile(
+    r"^\s*(content-usage|license)\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+)
 
 
 def robots_record(
@@ -78,17 +80,23 @@ def page_signals(headers: dict[str, list[str]], html: str) -> dict[str, Any]:
         return headers.get(name.lower(), [])
 
     metas = _META_ROBOTS.findall(html) + _META_ROBOTS_REV.findall(html)
-    robots_tokens = {t.strip().lower() for v in metas + header("x-robots-tag") for t in v.split(",")}
+    robots_tokens = {
+        t.strip().lower() for v in metas + header("x-robots-tag") for t in v.split(",")
+    }
     tdm_meta = {k.lower(): v for k, v in _META_TDM.findall(html)}
     return {
         "x_robots_tag": header("x-robots-tag"),
         "meta_robots": metas,
         "noai": "noai" in robots_tokens,
         "noimageai": "noimageai" in robots_tokens,
-        "tdm_reservation": (header("tdm-reservation") or [tdm_meta.get("tdm-reservation")])[0],
-        "tdm_policy": (header("tdm-policy") or [tdm_meta.get("tdm-policy")])[0],
+        "tdm_reservation": _first(header("tdm-reservation")) or tdm_meta.get("tdm-reservation"),
+        "tdm_policy": _first(header("tdm-policy")) or tdm_meta.get("tdm-policy"),
         "content_usage": header("content-usage"),
     }
+
+
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
 
 
 def lower_headers(raw: Any) -> dict[str, list[str]]:

@@ -41,7 +41,7 @@ class PoliteAutoThrottle(AutoThrottle):
         delay = robotparser.crawl_delay(agent)
         if not delay:
             return
-        key = request.meta.get("download_slot") or urlparse(request.url).hostname or ""
+        key = urlparse(request.url).hostname or ""  # Scrapy's default download slot key
         floor = min(float(delay), self.cap)
         self.floors[key] = floor
         assert self.crawler.stats is not None
@@ -57,8 +57,7 @@ class PoliteAutoThrottle(AutoThrottle):
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
         super()._adjust_delay(slot, latency, response)
-        key = response.request.meta.get("download_slot") if response.request else None
-        floor = self.floors.get(key or "", 0.0)
+        floor = self.floors.get(urlparse(response.url).hostname or "", 0.0)
         if floor:
             slot.delay = max(slot.delay, floor)
             slot.jitter = 0.0

@@ -42,7 +42,8 @@ def run_crawl(spider: str, spider_args: dict[str, Any], overrides: dict[str, Any
         CrawlError: the crawl failed; the snapshot (if one was started) is marked failed.
     """
     settings = project_settings(overrides)
-    process = CrawlerProcess(settings, install_root_handler=False)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(settings)
     logging.basicConfig(level=settings.get("LOG_LEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))

@@ -54,7 +54,7 @@ ITEM_PIPELINES = {
 
 #: Where snapshots are written (``--data``); defaults to $COMMONS_DATA or ./data.
 COMMONS_DATA = os.environ.get("COMMONS_DATA", "data")
-COMMONS_BATCH_ROWS = 2000
+COMMONS_BATCH_ROWS = int(os.environ.get("COMMONS_BATCH_ROWS", "2000"))
 COMMONS_PROGRESS = False
 #: Contact for the User-Agent when the spider is not given ``-a contact=...``.
 COMMONS_CONTACT = os.environ.get("COMMONS_CONTACT")

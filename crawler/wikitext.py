@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import mwparserfromhell
+from mwparserfromhell.nodes import Node
+from mwparserfromhell.wikicode import Wikicode
 
 _DROP_LINK_PREFIXES = ("category:", "file:", "image:", "media:")
 _DROP_TAGS = frozenset({"ref", "references", "gallery", "math", "score", "syntaxhighlight",
@@ -23,19 +26,19 @@ def wikitext_to_text(wikitext: str | None) -> str:
     if not wikitext:
         return ""
     code = mwparserfromhell.parse(wikitext)
-    for node in list(code.filter_wikilinks(recursive=True)):
-        if str(node.title).strip().lower().startswith(_DROP_LINK_PREFIXES):
-            _remove(code, node)
-    for node in list(code.filter_tags(recursive=True)):
-        if str(node.tag).strip().lower() in _DROP_TAGS:
-            _remove(code, node)
-    for node in list(code.filter_templates(recursive=False)):
-        _remove(code, node)
+    for link in list(code.filter_wikilinks(recursive=True)):
+        if str(link.title).strip().lower().startswith(_DROP_LINK_PREFIXES):
+            _remove(code, link)
+    for tag in list(code.filter_tags(recursive=True)):
+        if str(tag.tag).strip().lower() in _DROP_TAGS:
+            _remove(code, tag)
+    for template in list(code.filter_templates(recursive=False)):
+        _remove(code, template)
     for heading in list(code.filter_headings(recursive=False)):
         code.replace(heading, f"\n\n{heading.title.strip_code().strip()}\n\n")
-    for node in list(code.filter_tags(recursive=False)):
-        if str(node.tag).strip().lower() in {"table"}:
-            _remove(code, node)
+    for table in list(code.filter_tags(recursive=False)):
+        if str(table.tag).strip().lower() == "table":
+            _remove(code, table)
     text = code.strip_code(normalize=True, collapse=True, keep_template_params=False)
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     joined = "\n".join(lines)
@@ -44,8 +47,6 @@ def wikitext_to_text(wikitext: str | None) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _remove(code: mwparserfromhell.wikicode.Wikicode, node: object) -> None:
-    try:
+def _remove(code: Wikicode, node: Node) -> None:
+    with contextlib.suppress(ValueError):  # already removed with an enclosing node
         code.remove(node)
-    except ValueError:
-        pass  # already removed with an enclosing node

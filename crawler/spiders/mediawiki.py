@@ -9,7 +9,9 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlparse
 
 from scrapy import Request
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from commons.exceptions import ConfigError
 from commons.licenses import license_record
@@ -63,6 +65,7 @@ class MediaWikiSpider(CommonsSpider):
     # -- API discovery ------------------------------------------------------------------
 
     def crawl_site(self, entry: Response) -> Iterator[Any]:
+        self._api_tried: list[str] = []
         yield self._siteinfo_request(self._api_candidates(entry))
 
     def _api_candidates(self, entry: Response) -> list[str]:
@@ -72,12 +75,14 @@ class MediaWikiSpider(CommonsSpider):
         if hasattr(entry, "css"):
             href = entry.css('link[rel="EditURI"]::attr(href)').get()
             if href:
-                found.append(urljoin(entry.url, href.split("?")[0]))
+                # Keep only the path: the crawl never leaves the configured origin, even
+                # when the wiki advertises its own $wgServer (behind a proxy or mirror).
+                found.append(urljoin(self.origin, urlparse(urljoin(entry.url, href)).path))
         for path in ("/w/api.php", "/api.php"):
             candidate = urljoin(self.origin, path)
             if candidate not in found:
                 found.append(candidate)
-        return [u for u in found if urlparse(u).hostname == urlparse(self.origin).hostname]
+        return found
 
     def _siteinfo_request(self, candidates: list[str]) -> Request:
         params = {"action": "query", "meta": "siteinfo",
@@ -89,21 +94,28 @@ class MediaWikiSpider(CommonsSpider):
 
     def _siteinfo_error(self, failure: Any) -> Iterator[Any]:
         candidates = failure.request.cb_kwargs["candidates"]
+        if not failure.check(HttpError):
+            self.on_error(failure)
+        self._api_tried.append(f"{candidates[0]} (HTTP {failure.value.response.status})")
         if len(candidates) > 1:
             yield self._siteinfo_request(candidates[1:])
             return
-        self.on_error(failure)
+        raise self._no_api()
+
+    def _no_api(self) -> CloseSpider:
+        return self.fail(self.base_url, "no MediaWiki Action API found (tried "
+                         + ", ".join(self._api_tried) + ")",
+                         "give the wiki's api.php URL, e.g. https://wiki.example.org/w/api.php")
 
     def parse_siteinfo(self, response: Response, candidates: list[str]) -> Iterator[Any]:
-        data = self._json(response)
-        general = (data or {}).get("query", {}).get("general")
+        data = self._json(response) or {}
+        general = data.get("query", {}).get("general")
         if not general:
+            self._api_tried.append(f"{candidates[0]} (not a MediaWiki API answer)")
             if len(candidates) > 1:
                 yield self._siteinfo_request(candidates[1:])
                 return
-            raise self.fail(self.base_url, "no MediaWiki Action API found (tried "
-                            + ", ".join(candidates) + ")",
-                            "give the wiki's api.php URL, e.g. https://wiki.example.org/w/api.php")
+            raise self._no_api()
         self.api_url = response.url.split("?")[0]
         rights = data["query"].get("rightsinfo", {})
         lic = license_record(rights.get("url"), rights.get("text"), origin="mediawiki rightsinfo")

@@ -27,12 +27,13 @@ PROSE_DIRS = ("tutorial", "library", "howto", "faq", "reference", "using", "exte
 # Characters that are markup in wikitext, or that MediaWiki may rewrite when rendering.
 _WIKI_UNSAFE = re.compile(r"[\[\]{}<>|~&#*=\\_$@^`]|''|>>>|\.\.\.|https?://|\bISBN\b|\bRFC\b")
 _WORD = re.compile(r"[A-Za-z][a-z]{3,}")
-_STOPWORDS = frozenset(
-    """also been both does each even from have here into just like made make many more
-    most much must never only other over same should some such than that their them then
-    there these they this those through used uses using very well were what when where
-    which while will with would your about after again before being between could""".split()
-)
+_STOPWORD_TEXT = """
+also been both does each even from have here into just like made make many more most
+much must never only other over same should some such than that their them then
+there these they this those through used uses using very well were what when where
+which while will with would your about after again before being between could
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 @dataclass(frozen=True)
