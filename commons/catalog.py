@@ -124,8 +124,9 @@ ViewProvider = Callable[[DataDir], dict[str, str]]
 def default_providers() -> list[ViewProvider]:
     """The view providers of every package, in dependency order."""
     from audit.views import audit_views
+    from crawler.views import crawl_views
 
-    return [snapshot_views, audit_views]
+    return [snapshot_views, crawl_views, audit_views]
 
 
 class Catalog:

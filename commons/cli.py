@@ -69,7 +69,7 @@ def crawl_options(func: F) -> F:
     return func
 
 
-def _crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
+def crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
                     quiet: bool) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "COMMONS_DATA": str(data_dir),
@@ -84,7 +84,7 @@ def _crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
     return settings
 
 
-def _run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) -> None:
+def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) -> None:
     from crawler.base import check_base_url, check_contact
     from crawler.runner import run_crawl
 
@@ -111,7 +111,7 @@ def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | N
                             "namespaces": list(namespaces), "limit": limit}
     if snapshot_id:
         args["snapshot_id"] = snapshot_id
-    _run_and_report("mediawiki", args, _crawl_settings(data_dir, delay, verbose, quiet))
+    run_and_report("mediawiki", args, crawl_settings(data_dir, delay, verbose, quiet))
 
 
 @cli.command()
@@ -190,7 +190,9 @@ def catalog(db_path: Path, data_dir: Path) -> None:
 def _register_plugins() -> None:
     """Verbs defined next to the code they drive."""
     from audit.cli import register as register_audit
+    from crawler.cli import register as register_crawl
 
+    register_crawl(crawl)
     register_audit(cli)
 
 
