@@ -111,9 +111,21 @@ def snapshot_views(data: DataDir) -> dict[str, str]:
         "SELECT * FROM snapshots WHERE status = 'complete' "
         "QUALIFY row_number() OVER (PARTITION BY source ORDER BY snapshot_id DESC) = 1"
     )
+    # A source's current state: its newest complete full snapshot, then every complete
+    # incremental snapshot after it; the newest row of each doc_id wins, tombstones drop it.
+    views["snapshot_chain"] = (
+        "SELECT s.source, s.snapshot_id, s.base_snapshot FROM snapshots s JOIN ("
+        "SELECT source, max(snapshot_id) AS full_id FROM snapshots "
+        "WHERE status = 'complete' AND coalesce(base_snapshot, '') = '' GROUP BY source) f "
+        "ON s.source = f.source AND s.snapshot_id >= f.full_id WHERE s.status = 'complete'"
+    )
     views["latest_documents"] = (
-        "SELECT d.* FROM documents d JOIN latest_snapshots s "
-        "ON d.source = s.source AND d.snapshot_id = s.snapshot_id"
+        "SELECT * EXCLUDE (_newest) FROM ("
+        "SELECT d.*, row_number() OVER (PARTITION BY d.source, d.doc_id "
+        "ORDER BY d.snapshot_id DESC) AS _newest "
+        "FROM documents d JOIN snapshot_chain c "
+        "ON d.source = c.source AND d.snapshot_id = c.snapshot_id"
+        ") WHERE _newest = 1 AND NOT coalesce(is_deleted, false)"
     )
     return views
 

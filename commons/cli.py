@@ -61,6 +61,9 @@ def crawl_options(func: F) -> F:
                           "robots.txt Crawl-delay can only raise it). Lower it only for a "
                           "site you run."),
         click.option("--snapshot-id", default=None, help="Snapshot id (default: UTC start time)."),
+        click.option("--resume", is_flag=True,
+                     help="Continue the source's newest unfinished snapshot (after a crash or "
+                          "kill) instead of starting a new one; no document is written twice."),
         data_option,
         click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's log."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
@@ -103,12 +106,20 @@ def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) 
               show_default=True, help="Namespace id to crawl (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Stop after this many pages.")
+@click.option("--incremental", is_flag=True,
+              help="Fetch only what changed since the source's last complete snapshot "
+                   "(recent changes: edits, new pages, deletions, moves); falls back to a "
+                   "full crawl when the wiki's recent-changes window no longer reaches it.")
 def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | None,
-                    snapshot_id: str | None, data_dir: Path, verbose: bool, quiet: bool,
-                    namespaces: tuple[int, ...], limit: int | None) -> None:
+                    snapshot_id: str | None, resume: bool, data_dir: Path, verbose: bool,
+                    quiet: bool, namespaces: tuple[int, ...], limit: int | None,
+                    incremental: bool) -> None:
     """Snapshot every page of a MediaWiki site (URL of the site or of its api.php)."""
+    if resume and incremental:
+        raise click.UsageError("--resume continues an unfinished snapshot; drop --incremental")
     args: dict[str, Any] = {"url": url, "source": source, "contact": contact,
-                            "namespaces": list(namespaces), "limit": limit}
+                            "namespaces": list(namespaces), "limit": limit,
+                            "incremental": incremental, "resume": resume}
     if snapshot_id:
         args["snapshot_id"] = snapshot_id
     run_and_report("mediawiki", args, crawl_settings(data_dir, delay, verbose, quiet))

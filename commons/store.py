@@ -166,9 +166,18 @@ class SnapshotWriter:
         return self.dir / MANIFEST_NAME
 
     def open(self) -> None:
-        """Create the folder and write the ``running`` manifest (continues an existing one)."""
+        """Create the folder and write the ``running`` manifest (continues an existing one).
+
+        Continuing a snapshot (``--resume``) keeps its durable parts, removes temporary files
+        a killed writer left behind, and recounts documents from the parts.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.dir.glob(".part-*.tmp-*"):
+            leftover.unlink()
         existing = sorted(self.dir.glob("part-*.parquet"))
+        self.manifest.documents = sum(pq.read_metadata(p).num_rows for p in existing)
+        self.manifest.parts = len(existing)
+        self.manifest.bytes = sum(p.stat().st_size for p in existing)
         self._next_part = (int(existing[-1].stem.split("-")[1]) + 1) if existing else 0
         self.manifest.status = "running"
         self.manifest.started_at = self.manifest.started_at or iso(utcnow())
@@ -253,6 +262,37 @@ class SnapshotStore:
         if not complete:
             raise NoCompleteSnapshotError(source, str(self.data.root))
         return max(complete, key=lambda m: m.snapshot_id)
+
+    def latest_chain(self, source: str) -> list[SnapshotManifest]:
+        """The newest complete full snapshot and every complete incremental one after it.
+
+        Read in order, newest row per ``doc_id`` wins and tombstones (``is_deleted``) remove a
+        document; the catalog's ``latest_documents`` does exactly this.
+        """
+        complete = [m for m in self.manifests(source) if m.status == "complete"]
+        full = [m for m in complete if not m.base_snapshot]
+        if not full:
+            raise NoCompleteSnapshotError(source, str(self.data.root))
+        base = max(full, key=lambda m: m.snapshot_id)
+        return sorted((m for m in complete if m.snapshot_id >= base.snapshot_id),
+                      key=lambda m: m.snapshot_id)
+
+    def resumable(self, source: str) -> SnapshotManifest:
+        """The newest snapshot of ``source`` that did not complete (for ``--resume``)."""
+        manifests = self.manifests(source)
+        if not manifests or manifests[-1].status == "complete":
+            raise SnapshotNotFoundError(
+                f"source {source!r} has no unfinished snapshot to resume in {self.data.root}; "
+                "start a new crawl without --resume"
+            )
+        return max(manifests, key=lambda m: m.snapshot_id)
+
+    def doc_ids(self, source: str, snapshot_id: str) -> set[str]:
+        """The ``doc_id``s already durable in a snapshot's parts."""
+        ids: set[str] = set()
+        for part in self.part_files(source, snapshot_id):
+            ids.update(pq.read_table(part, columns=["doc_id"]).column("doc_id").to_pylist())
+        return ids
 
     def part_files(self, source: str, snapshot_id: str) -> list[Path]:
         """The snapshot's complete part files, in order."""

@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 
 from commons import __version__
 from commons.exceptions import ConfigError
-from commons.store import check_source_name
+from commons.store import DataDir, SnapshotManifest, SnapshotStore, check_source_name
 from crawler.consent import lower_headers, page_signals, robots_record
 from crawler.items import SnapshotInfoItem
 
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 _CONTACT_RE = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$|^https?://\S+$")
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in {"1", "true", "yes", "on"}
 
 
 def build_user_agent(contact: str) -> str:
@@ -76,6 +80,10 @@ class CommonsSpider(Spider):
 
     #: Paths checked against robots.txt for the verdicts recorded in the manifest.
     probe_paths: tuple[str, ...] = ("/",)
+    store: SnapshotStore
+    #: The unfinished snapshot this crawl continues (``resume`` argument), if any.
+    resume_manifest: SnapshotManifest | None = None
+    snapshot_id: str | None = None
 
     def __init__(self, url: str | None = None, source: str | None = None,
                  contact: str | None = None, **kwargs: Any) -> None:
@@ -94,7 +102,30 @@ class CommonsSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, CommonsSpider)
         crawler.settings.set("USER_AGENT", build_user_agent(spider.contact), priority="spider")
+        spider.store = SnapshotStore(DataDir(crawler.settings.get("COMMONS_DATA") or "data"))
+        spider.resume_manifest = None
+        if _truthy(kwargs.get("resume")):
+            spider.resume_manifest = spider._find_resumable(kwargs.get("snapshot_id"))
+            spider.snapshot_id = spider.resume_manifest.snapshot_id
+            spider.parameters["resumed"] = True
+        spider.prepare()
         return spider
+
+    def _find_resumable(self, snapshot_id: str | None) -> SnapshotManifest:
+        manifest = (self.store.get(self.source, snapshot_id) if snapshot_id
+                    else self.store.resumable(self.source))
+        if manifest.status == "complete":
+            raise ConfigError(f"snapshot {self.source}/{manifest.snapshot_id} is already "
+                              "complete; start a new crawl without --resume")
+        if manifest.crawler != self.name or manifest.base_url != self.base_url:
+            raise ConfigError(
+                f"snapshot {self.source}/{manifest.snapshot_id} was a {manifest.crawler} crawl "
+                f"of {manifest.base_url}; resume it with the same kind and URL"
+            )
+        return manifest
+
+    def prepare(self) -> None:
+        """Hook: load what the crawl needs from the store before it starts (resume, base)."""
 
     # -- errors -------------------------------------------------------------------------
 

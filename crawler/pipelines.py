@@ -10,7 +10,13 @@ from scrapy import Spider, signals
 from scrapy.exceptions import NotConfigured
 
 from commons.normalize import content_sha1, words
-from commons.store import DataDir, SnapshotManifest, SnapshotWriter, new_snapshot_id
+from commons.store import (
+    DataDir,
+    SnapshotManifest,
+    SnapshotStore,
+    SnapshotWriter,
+    new_snapshot_id,
+)
 from crawler.items import DocumentItem, SnapshotInfoItem
 
 if TYPE_CHECKING:
@@ -59,6 +65,8 @@ class ParquetSnapshotPipeline:
         self.batch_rows = crawler.settings.getint("COMMONS_BATCH_ROWS", 2000)
         self.crawler = crawler
         self.writer: SnapshotWriter | None = None
+        #: doc_ids already durable in a resumed snapshot: not written twice.
+        self.seen: set[str] = set()
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -71,18 +79,26 @@ class ParquetSnapshotPipeline:
         spider = spider or self.crawler.spider
         assert spider is not None
         source: str = spider.source  # type: ignore[attr-defined]
-        snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
-        spider.snapshot_id = snapshot_id  # type: ignore[attr-defined]
         settings = self.crawler.settings
-        manifest = SnapshotManifest(
-            source=source,
-            snapshot_id=snapshot_id,
-            crawler=spider.name,
-            base_url=spider.base_url,  # type: ignore[attr-defined]
-            user_agent=settings.get("USER_AGENT"),
-            parameters=dict(getattr(spider, "parameters", {})),
-            settings={k: settings.get(k) for k in RECORDED_SETTINGS},
-        )
+        resumed: SnapshotManifest | None = getattr(spider, "resume_manifest", None)
+        if resumed is not None:
+            manifest = resumed
+            self.seen = SnapshotStore(self.data).doc_ids(source, manifest.snapshot_id)
+            manifest.stats.setdefault("resumes", 0)
+            manifest.stats["resumes"] += 1
+        else:
+            snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
+            spider.snapshot_id = snapshot_id  # type: ignore[attr-defined]
+            manifest = SnapshotManifest(
+                source=source,
+                snapshot_id=snapshot_id,
+                crawler=spider.name,
+                base_url=spider.base_url,  # type: ignore[attr-defined]
+                base_snapshot=getattr(spider, "base_snapshot", None),
+                parameters=dict(getattr(spider, "parameters", {})),
+            )
+        manifest.user_agent = settings.get("USER_AGENT")
+        manifest.settings = {k: settings.get(k) for k in RECORDED_SETTINGS}
         self.writer = SnapshotWriter(self.data, manifest, batch_rows=self.batch_rows)
         self.writer.open()
         assert self.crawler.stats is not None
@@ -92,6 +108,10 @@ class ParquetSnapshotPipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.writer is not None
         if isinstance(item, DocumentItem):
+            if item.doc_id in self.seen:
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("commons/resume_skipped")
+                return item
             self.writer.add(document_row(item))
         elif isinstance(item, SnapshotInfoItem):
             m = self.writer.manifest
@@ -110,9 +130,9 @@ class ParquetSnapshotPipeline:
         stats = self.crawler.stats
         assert stats is not None
         error = stats.get_value("commons/error")
-        self.writer.manifest.stats = {
-            k: v for k, v in stats.get_stats().items() if isinstance(v, int | float | str)
-        }
+        self.writer.manifest.stats.update(
+            {k: v for k, v in stats.get_stats().items() if isinstance(v, int | float | str)}
+        )
         if reason == "finished" and not error:
             self.writer.complete()
         else:

@@ -9,8 +9,9 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
-from commons.exceptions import CrawlError
+from commons.exceptions import CommonsError, CrawlError
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,18 @@ def run_crawl(spider: str, spider_args: dict[str, Any], overrides: dict[str, Any
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **spider_args)
+    startup_errors: list[BaseException] = []
+    deferred = process.crawl(crawler, **spider_args)
+
+    def keep(failure: Failure) -> None:
+        if failure.value is not None:
+            startup_errors.append(failure.value)
+
+    deferred.addErrback(keep)
     process.start()
+    for exc in startup_errors:
+        if isinstance(exc, CommonsError):
+            raise exc
     stats = crawler.stats.get_stats() if crawler.stats else {}
     error = stats.get("commons/error")
     status = stats.get("commons/status")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlparse
 
+import pyarrow.parquet as pq
 from scrapy import Request
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
@@ -15,6 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from commons.exceptions import ConfigError
 from commons.licenses import license_record
+from commons.store import SnapshotManifest, SnapshotStore
 from crawler.base import CommonsSpider
 from crawler.items import DocumentItem, SnapshotInfoItem
 from crawler.wikitext import wikitext_to_text
@@ -60,7 +62,50 @@ class MediaWikiSpider(CommonsSpider):
         self.license: str | None = None
         self.emitted = 0
         self._pending: dict[int, dict[str, Any]] = {}
-        self.parameters.update({"namespaces": self.namespaces, "limit": self.limit})
+        self._resume_from: dict[int, str] = {}
+        self.incremental = str(kwargs.get("incremental", "")).lower() in {"1", "true", "yes"}
+        self.base_snapshot: str | None = None
+        self._changes: IncrementalPlan | None = None
+        self.parameters.update({"namespaces": list(self.namespaces), "limit": self.limit,
+                                "mode": "incremental" if self.incremental else "full"})
+
+    def prepare(self) -> None:
+        """On --resume, continue each namespace after its last durable title; on
+        --incremental, load the base snapshot chain's titles."""
+        if self.resume_manifest is not None:
+            self._plan_resume()
+        if self.incremental and self.resume_manifest is None:
+            chain = self.store.latest_chain(self.source)
+            self.base_snapshot = chain[-1].snapshot_id
+            started = chain[-1].started_at or ""
+            margin = self.settings.getfloat("MEDIAWIKI_RC_MARGIN", 300.0)
+            self._changes = IncrementalPlan.load(self.store, chain, started, margin)
+            self.parameters["base_snapshot"] = self.base_snapshot
+            self.parameters["rcstart"] = self._changes.rcstart
+        elif self.resume_manifest is not None and self.resume_manifest.base_snapshot:
+            raise ConfigError("an interrupted incremental snapshot cannot be resumed; "
+                              "start a new --incremental crawl")
+
+    def _plan_resume(self) -> None:
+        assert self.resume_manifest is not None
+        parts = self.store.part_files(self.source, self.resume_manifest.snapshot_id)
+        last: dict[int, str] = {}
+        count = 0
+        for part in parts:
+            table = pq.read_table(part, columns=["namespace", "title"])
+            count += table.num_rows
+            for ns, title in zip(table.column("namespace").to_pylist(),
+                                 table.column("title").to_pylist(), strict=True):
+                key = _dbkey(title or "")
+                if ns is not None and key > last.get(ns, ""):
+                    last[ns] = key
+        # Namespaces are crawled in order: one with documents means all before it are done.
+        done = [ns for ns in self.namespaces if ns in last]
+        if done:
+            current = done[-1]
+            self.namespaces = self.namespaces[self.namespaces.index(current):]
+            self._resume_from = {current: last[current]}
+        self.emitted = count
 
     # -- API discovery ------------------------------------------------------------------
 
@@ -128,6 +173,10 @@ class MediaWikiSpider(CommonsSpider):
         self.parameters["api_url"] = self.api_url
         yield SnapshotInfoItem(site=site, license=lic,
                                expected_documents=int(expected) if expected else None)
+        if self._changes is not None:
+            yield self._api_request({"list": "recentchanges", "rcdir": "newer", "rclimit": "1",
+                                     "rcprop": "timestamp"}, self.parse_rc_window)
+            return
         yield from self._next_namespace()
 
     # -- pages --------------------------------------------------------------------------
@@ -136,7 +185,8 @@ class MediaWikiSpider(CommonsSpider):
         if not self.namespaces or self._limit_reached():
             return
         ns = self.namespaces.pop(0)
-        yield self._pages_request(ns, {})
+        start = self._resume_from.pop(ns, None)
+        yield self._pages_request(ns, {"gapfrom": start} if start else {})
 
     def _limit_reached(self) -> bool:
         return self.limit is not None and self.emitted >= self.limit
@@ -184,18 +234,111 @@ class MediaWikiSpider(CommonsSpider):
         held["contributors"] = contributors
 
     def _emit_batch(self) -> Iterator[DocumentItem]:
+        # In title order, as allpages lists them, so the durable documents of an interrupted
+        # crawl are always a prefix of the namespace (see --resume).
         fetched = datetime.now(UTC)
-        for pageid in sorted(self._pending):
+        pages = sorted(self._pending.values(), key=lambda p: _dbkey(p.get("title", "")))
+        self._pending.clear()
+        for page in pages:
             if self._limit_reached():
                 break
-            item = self._document(self._pending[pageid], fetched)
-            if item is not None:
-                self.emitted += 1
-                yield item
-        self._pending.clear()
+            item = self._document(page, fetched)
+            if item is None:
+                if self._changes is not None and page.get("missing"):
+                    self._changes.missing.append(page.get("title", ""))
+                continue
+            self.emitted += 1
+            if self._changes is not None:
+                self._changes.emitted_ids.add(item.doc_id)
+            yield item
+
+    # -- incremental ------------------------------------------------------------------
+
+    def _api_request(self, params: dict[str, Any], callback: Any, **cb_kwargs: Any) -> Request:
+        full = {"action": "query", "format": "json", "formatversion": "2", "maxlag": "5",
+                **params}
+        assert self.api_url is not None
+        return Request(f"{self.api_url}?{urlencode(full)}", callback=callback,
+                       errback=self.on_error, cb_kwargs=cb_kwargs, dont_filter=True)
+
+    def parse_rc_window(self, response: Response) -> Iterator[Any]:
+        """Fall back to a full crawl when recent changes no longer reach the base snapshot."""
+        assert self._changes is not None
+        changes = (self._json(response) or {}).get("query", {}).get("recentchanges", [])
+        oldest = changes[0]["timestamp"] if changes else None
+        if oldest is None or oldest > self._changes.rcstart:
+            reason = (f"recent changes start at {oldest}, after the base snapshot's "
+                      f"{self._changes.rcstart}: the window no longer covers it")
+            self.logger.warning("incremental crawl falls back to a full crawl: %s", reason)
+            self.parameters["mode"] = "full"
+            self.parameters["incremental_fallback"] = reason
+            self.base_snapshot = None
+            self._changes = None
+            yield SnapshotInfoItem(site={"incremental_fallback": reason})
+            yield from self._next_namespace()
+            return
+        yield self._rc_request({})
+
+    def _rc_request(self, cont: dict[str, Any]) -> Request:
+        assert self._changes is not None
+        return self._api_request({
+            "list": "recentchanges", "rcdir": "newer", "rcstart": self._changes.rcstart,
+            "rcprop": "title|ids|timestamp|loginfo", "rctype": "edit|new|log", "rclimit": "max",
+            "rcnamespace": "|".join(str(n) for n in self.namespaces), **cont,
+        }, self.parse_rc)
+
+    def parse_rc(self, response: Response) -> Iterator[Any]:
+        assert self._changes is not None
+        data = self._json(response) or {}
+        if "error" in data:
+            err = data["error"]
+            raise self.fail(response.url, f"API error {err.get('code')}: {err.get('info')}",
+                            "run a full crawl instead of --incremental")
+        for change in data.get("query", {}).get("recentchanges", []):
+            self._changes.add(change)
+        if data.get("continue"):
+            yield self._rc_request(data["continue"])
+            return
+        self.parameters["changed_titles"] = len(self._changes.titles)
+        yield from self._next_titles({})
+
+    def _next_titles(self, cont: dict[str, Any]) -> Iterator[Any]:
+        assert self._changes is not None
+        if not cont:
+            batch = self._changes.next_batch(BATCH)
+            if not batch:
+                yield from self._tombstones()
+                return
+            self._changes.current = batch
+        params = {"titles": "|".join(self._changes.current),
+                  "prop": "revisions|info|contributors",
+                  "rvprop": "ids|timestamp|user|userid|sha1|size|content", "rvslots": "main",
+                  "inprop": "url", "pclimit": "max", **cont}
+        yield self._api_request(params, self.parse_titles)
+
+    def parse_titles(self, response: Response) -> Iterator[Any]:
+        data = self._json(response) or {}
+        if "error" in data:
+            err = data["error"]
+            raise self.fail(response.url, f"API error {err.get('code')}: {err.get('info')}",
+                            "run a full crawl instead of --incremental")
+        for page in data.get("query", {}).get("pages", []):
+            if page.get("ns") in self.parameters["namespaces"] or page.get("missing"):
+                key = page["pageid"] if "pageid" in page else f"missing:{page.get('title')}"
+                self._merge({**page, "pageid": key})
+        if data.get("batchcomplete"):
+            yield from self._emit_batch()
+        yield from self._next_titles(data.get("continue") or {})
+
+    def _tombstones(self) -> Iterator[DocumentItem]:
+        assert self._changes is not None
+        fetched = datetime.now(UTC)
+        for doc_id, title in self._changes.deleted():
+            yield DocumentItem(doc_id=doc_id, kind="page", url=None, title=title, text="",
+                               fetched_at=fetched, license=self.license, is_deleted=True)
 
     def _document(self, page: dict[str, Any], fetched: datetime) -> DocumentItem | None:
-        if page.get("missing") or page.get("invalid"):
+        if page.get("missing") or page.get("invalid") or "revisions" not in page:
             return None
         revisions = page.get("revisions") or []
         rev = revisions[0] if revisions else {}
@@ -237,3 +380,62 @@ def _redirect_target(wikitext: str) -> str | None:
     if start < 0 or end < 0:
         return None
     return wikitext[start + 2 : end].split("|")[0].strip() or None
+
+
+def _dbkey(title: str) -> str:
+    """MediaWiki's sort key for a title within a namespace (allpages order)."""
+    return title.replace(" ", "_")
+
+
+class IncrementalPlan:
+    """What an incremental crawl must refetch: titles changed since the base snapshot."""
+
+    def __init__(self, rcstart: str, base_titles: dict[str, str]) -> None:
+        self.rcstart = rcstart
+        self.base_titles = base_titles  # title -> doc_id in the base chain
+        self.titles: dict[str, None] = {}  # ordered set of titles to refetch
+        self.missing: list[str] = []
+        self.emitted_ids: set[str] = set()
+        self.current: list[str] = []
+        self._cursor = 0
+
+    @classmethod
+    def load(cls, store: SnapshotStore, chain: list[SnapshotManifest], started_at: str,
+             margin_s: float) -> IncrementalPlan:
+        start = datetime.fromisoformat(started_at.replace("Z", "+00:00")) - timedelta(
+            seconds=margin_s)
+        rcstart = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        titles: dict[str, str] = {}
+        for manifest in chain:  # oldest first, so newer rows win
+            for part in store.part_files(manifest.source, manifest.snapshot_id):
+                table = pq.read_table(part, columns=["doc_id", "title", "is_deleted"])
+                for doc_id, title, deleted in zip(*(c.to_pylist() for c in table.columns),
+                                                  strict=True):
+                    if deleted:
+                        titles.pop(title, None)
+                    else:
+                        titles[title] = doc_id
+        return cls(rcstart, titles)
+
+    def add(self, change: dict[str, Any]) -> None:
+        """Record one recentchanges entry (edit, new page, or a log event)."""
+        title = change.get("title")
+        if title:
+            self.titles[title] = None
+        target = (change.get("logparams") or {}).get("target_title")
+        if target:
+            self.titles[target] = None
+
+    def next_batch(self, size: int) -> list[str]:
+        titles = list(self.titles)
+        batch = titles[self._cursor : self._cursor + size]
+        self._cursor += len(batch)
+        return batch
+
+    def deleted(self) -> Iterator[tuple[str, str]]:
+        """(doc_id, title) of base documents whose title is gone and id was not refetched."""
+        for title in self.missing:
+            doc_id = self.base_titles.get(title)
+            if doc_id is not None and doc_id not in self.emitted_ids:
+                self.emitted_ids.add(doc_id)
+                yield doc_id, title

@@ -1,0 +1,191 @@
+"""The one frozen configuration every audit stage reads; all of it goes into run.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from commons.exceptions import ConfigError
+from commons.store import check_source_name
+
+#: The MinHash permutation scheme (datasketch >= 2.0 default); signatures depend on it.
+SCHEME = "affine32"
+#: The hash applied to each UTF-8 encoded shingle before the permutations.
+HASHFUNC = "xxhash.xxh32_intdigest(seed=0)"
+#: Bumped whenever the way signatures are derived from snapshot rows changes.
+SIGNATURE_FORMAT = 1
+
+_RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) for ``threshold``, exactly as ``datasketch.MinHashLSH`` picks them."""
+    from datasketch.lsh import _optimal_param
+
+    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return int(bands), int(rows)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Every parameter of one audit run.
+
+    Args:
+        run_name: folder name under ``DATA/audits/`` and the ``run`` column of the views.
+        inputs: training-set paths, folders or globs (Parquet, JSON Lines, save_to_disk).
+        sources: names of the commons sources to audit against (latest complete snapshot).
+        text_column: column holding the document text.
+        id_column: column holding the document id; None uses ``"id"`` when present, else
+            ``<file>#<row>``.
+        threshold: Jaccard threshold of a near-duplicate (also sets the LSH bands).
+        num_perm: MinHash permutations.
+        ngram: words per shingle.
+        seed: MinHash permutation seed.
+        sample: audit a uniform random sample of this many training documents.
+        sample_seed: seed of that sample.
+        verify: ``"none"`` (MinHash decides near-duplicates) or ``"exact"`` (every match
+            is checked on the shingle sets and only true matches are kept).
+        window_words: words per containment window.
+        source_window_step: words between source-side window starts (training windows do
+            not overlap); a shared passage of ``2 * window_words - 1`` words always lines up
+            within ``source_window_step / 2`` words.
+        window_threshold: Jaccard threshold the window bands are tuned for.
+        containment_threshold: containment (either direction) that makes a containment match.
+        min_shared_shingles: shared shingles that make a containment match regardless of
+            the ratios (None: ``window_words - ngram + 1``, one window's worth).
+        calibration_pairs: about this many candidate pairs get exact values for calibration.
+        calibration_seed: seed of that calibration subsample.
+        batch_size: documents per read/sign batch.
+        memory_limit: DuckDB ``memory_limit`` for the banding join (it spills beyond it).
+        duckdb_threads: DuckDB threads (None: DuckDB's default).
+        engine_signer: ``"auto"`` (compiled ``audit.fast`` when importable), ``"reference"``
+            or ``"fast"``.
+        confidence: confidence level of every interval.
+        force: replace an existing run of the same name.
+        keep_work: keep ``work/`` (stage intermediates) after a complete run.
+        progress: show tqdm progress bars.
+    """
+
+    run_name: str
+    inputs: tuple[str, ...]
+    sources: tuple[str, ...]
+    text_column: str = "text"
+    id_column: str | None = None
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    seed: int = 1
+    sample: int | None = None
+    sample_seed: int = 7
+    verify: str = "none"
+    window_words: int = 50
+    source_window_step: int = 10
+    window_threshold: float = 0.5
+    containment_threshold: float = 0.8
+    min_shared_shingles: int | None = None
+    calibration_pairs: int = 400
+    calibration_seed: int = 0
+    batch_size: int = 2000
+    memory_limit: str = "1GB"
+    duckdb_threads: int | None = None
+    engine_signer: str = "auto"
+    confidence: float = 0.95
+    force: bool = False
+    keep_work: bool = False
+    progress: bool = True
+    scheme: str = field(default=SCHEME, init=False)
+    hashfunc: str = field(default=HASHFUNC, init=False)
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        def bad(option: str, why: str) -> ConfigError:
+            return ConfigError(f"invalid {option}: {why}")
+
+        if not _RUN_RE.match(self.run_name or ""):
+            raise bad("--run-name", f"{self.run_name!r}; use 1-128 letters, digits, '.', '_', '-'")
+        if not self.inputs:
+            raise bad("INPUTS", "give at least one training-set file, folder or glob")
+        if not self.sources:
+            raise bad("--sources", "name at least one source (see `commons snapshots`)")
+        for s in self.sources:
+            check_source_name(s)
+        if len(set(self.sources)) != len(self.sources):
+            raise bad("--sources", f"{','.join(self.sources)} names a source twice")
+        if not 0.0 < self.threshold <= 1.0:
+            raise bad("--threshold", f"{self.threshold}; use a Jaccard value in (0, 1]")
+        if not 0.0 < self.window_threshold <= 1.0:
+            raise bad("--window-threshold", f"{self.window_threshold}; use a value in (0, 1]")
+        if not 0.0 < self.containment_threshold <= 1.0:
+            raise bad("--containment-threshold", f"{self.containment_threshold}; use (0, 1]")
+        if not 2 <= self.num_perm <= 1024:
+            raise bad("--num-perm", f"{self.num_perm}; use 2..1024")
+        if not 1 <= self.ngram <= 64:
+            raise bad("--ngram", f"{self.ngram}; use 1..64")
+        if self.sample is not None and self.sample < 1:
+            raise bad("--sample", f"{self.sample}; use a positive number of documents")
+        if self.verify not in ("none", "exact"):
+            raise bad("--verify", f"{self.verify!r}; use 'none' or 'exact'")
+        if self.window_words < self.ngram + 1:
+            raise bad("--window-words", f"{self.window_words}; must exceed --ngram")
+        if not 1 <= self.source_window_step <= self.window_words:
+            raise bad("--source-window-step", f"{self.source_window_step}; use 1..window words")
+        if self.engine_signer not in ("auto", "reference", "fast"):
+            raise bad("--engine", f"{self.engine_signer!r}; use auto, reference or fast")
+        if not _MEMORY_RE.match(self.memory_limit.strip()):
+            raise bad("--memory-limit", f"{self.memory_limit!r}; write e.g. 512MB or 2GB")
+        if not 0.5 < self.confidence < 1.0:
+            raise bad("--confidence", f"{self.confidence}; use e.g. 0.95")
+        if self.batch_size < 1 or self.calibration_pairs < 0:
+            raise bad("--batch-size", "batch size must be >= 1 and calibration pairs >= 0")
+
+    @property
+    def shared_shingles_min(self) -> int:
+        """Shared shingles that alone make a containment match."""
+        if self.min_shared_shingles is not None:
+            return self.min_shared_shingles
+        return self.window_words - self.ngram + 1
+
+    @property
+    def doc_lsh(self) -> tuple[int, int]:
+        """(bands, rows) of the whole-document index."""
+        return lsh_params(self.threshold, self.num_perm)
+
+    @property
+    def window_lsh(self) -> tuple[int, int]:
+        """(bands, rows) of the window index."""
+        return lsh_params(self.window_threshold, self.num_perm)
+
+    def signing_params(self) -> dict[str, Any]:
+        """The parameters a stored signature depends on (and nothing else)."""
+        return {
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "scheme": self.scheme,
+            "hashfunc": self.hashfunc,
+            "ngram": self.ngram,
+            "window_words": self.window_words,
+            "source_window_step": self.source_window_step,
+            "signature_format": SIGNATURE_FORMAT,
+        }
+
+    def signing_hash(self) -> str:
+        """Short hash of :meth:`signing_params`; names the signature cache folder."""
+        blob = json.dumps(self.signing_params(), sort_keys=True).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready, plus the derived LSH layouts."""
+        out = asdict(self)
+        out["inputs"] = list(self.inputs)
+        out["sources"] = list(self.sources)
+        out["doc_lsh"] = {"bands": self.doc_lsh[0], "rows": self.doc_lsh[1]}
+        out["window_lsh"] = {"bands": self.window_lsh[0], "rows": self.window_lsh[1]}
+        out["shared_shingles_min"] = self.shared_shingles_min
+        out["signing_hash"] = self.signing_hash()
+        return out

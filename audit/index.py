@@ -1,0 +1,153 @@
+"""LSH banding as a DuckDB join, out of core.
+
+A band is ``rows`` consecutive signature values, laid out as ``datasketch.MinHashLSH``
+lays them out (band ``i`` covers values ``[i*rows, (i+1)*rows)``). Each band is reduced to
+a 64-bit key with a fixed splitmix64 fold, so two documents are candidates exactly when
+datasketch would put them in the same bucket (barring a 64-bit key collision, which the
+later Jaccard check removes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from commons.catalog import sql_literal
+
+BAND_SCHEMA = pa.schema([("row", pa.int64()), ("band", pa.int16()), ("h", pa.uint64())])
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """``(n, bands)`` uint64 keys of each band of ``(n, num_perm)`` uint32 signatures."""
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(f"{bands} bands x {rows} rows exceed {signatures.shape[1]} values")
+    sig = signatures.astype(np.uint64, copy=False)
+    out = np.empty((sig.shape[0], bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            h = np.full(sig.shape[0], np.uint64(b) * _GOLDEN + _GOLDEN, dtype=np.uint64)
+            for j in range(b * rows, (b + 1) * rows):
+                h = _mix64(h ^ (sig[:, j] + _GOLDEN))
+            out[:, b] = h
+    return out
+
+
+def band_table(rows: np.ndarray, signatures: np.ndarray, bands: int, r: int) -> pa.Table:
+    """Long table ``(row, band, h)`` for signatures whose owner ids are ``rows``."""
+    keys = band_hashes(signatures, bands, r)
+    n = len(rows)
+    return pa.table(
+        {
+            "row": np.repeat(np.asarray(rows, dtype=np.int64), bands),
+            "band": np.tile(np.arange(bands, dtype=np.int16), n),
+            "h": keys.reshape(-1),
+        },
+        schema=BAND_SCHEMA,
+    )
+
+
+class BandWriter:
+    """Appends band tables to one Parquet file (one row group per batch)."""
+
+    def __init__(self, path: Path, bands: int, rows: int) -> None:
+        self.path = path
+        self.bands = bands
+        self.rows = rows
+        self._writer = pq.ParquetWriter(path, BAND_SCHEMA, compression="zstd")
+        self.count = 0
+
+    def add(self, owner_rows: np.ndarray, signatures: np.ndarray) -> None:
+        if len(owner_rows) == 0:
+            return
+        table = band_table(owner_rows, signatures, self.bands, self.rows)
+        self._writer.write_table(table)
+        self.count += table.num_rows
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+@dataclass(frozen=True)
+class JoinSettings:
+    """DuckDB resources for the join."""
+
+    memory_limit: str = "1GB"
+    temp_directory: Path | None = None
+    threads: int | None = None
+
+
+def connect(settings: JoinSettings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to ``temp_directory`` beyond ``memory_limit``."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = {sql_literal(settings.memory_limit)}")
+    if settings.temp_directory is not None:
+        settings.temp_directory.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = {sql_literal(str(settings.temp_directory))}")
+    if settings.threads:
+        con.execute(f"SET threads = {int(settings.threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _pairs_sql(left: Path, right: Path) -> str:
+    return (
+        "SELECT DISTINCT t.row AS train_row, s.row AS source_row "
+        f"FROM read_parquet({sql_literal(str(left))}) t "
+        f"JOIN read_parquet({sql_literal(str(right))}) s ON t.band = s.band AND t.h = s.h"
+    )
+
+
+def band_join(
+    con: duckdb.DuckDBPyConnection, train_bands: Path, source_bands: Path, out: Path
+) -> int:
+    """Write the distinct ``(train_row, source_row)`` pairs sharing a band key; return count."""
+    con.execute(
+        f"COPY ({_pairs_sql(train_bands, source_bands)} ORDER BY train_row, source_row) "
+        f"TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    return _count(con, out)
+
+
+def candidate_join(
+    con: duckdb.DuckDBPyConnection,
+    doc_bands: tuple[Path, Path],
+    window_bands: tuple[Path, Path],
+    out: Path,
+) -> int:
+    """Union of the document and window joins, flagged by which found each pair.
+
+    Writes ``(train_row, source_row, via_doc, via_window)`` sorted by ``train_row``.
+    """
+    sql = (
+        f"WITH d AS ({_pairs_sql(*doc_bands)}), w AS ({_pairs_sql(*window_bands)}) "
+        "SELECT coalesce(d.train_row, w.train_row) AS train_row, "
+        "coalesce(d.source_row, w.source_row) AS source_row, "
+        "d.train_row IS NOT NULL AS via_doc, w.train_row IS NOT NULL AS via_window "
+        "FROM d FULL OUTER JOIN w "
+        "ON d.train_row = w.train_row AND d.source_row = w.source_row "
+        "ORDER BY train_row, source_row"
+    )
+    con.execute(f"COPY ({sql}) TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+    return _count(con, out)
+
+
+def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(path))})").fetchall()
+    return int(rows[0][0])

@@ -1,0 +1,184 @@
+"""Stage orchestration: read, sign, index (join), match, estimate, report.
+
+Each stage hands off files in ``DATA/audits/<run>/work/``; the source side is signed once
+per snapshot and signing configuration and cached under ``DATA/signatures/``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from audit.config import AuditConfig
+from audit.docs import SignatureFile, open_doc_table
+from audit.index import BandWriter, JoinSettings, candidate_join, connect
+from audit.match import PairMatcher
+from audit.outputs import MATCH_COLUMNS, RunFolder
+from audit.readers import resolve_inputs
+from audit.sign import make_signer, signer_name
+from audit.source import SourceSide, prepare_source, window_signature_batches
+from audit.summary import credit_threads, summary_row
+from audit.training import read_stage, sign_stage
+from audit.views import MATCH_TYPES, arrow_schema
+from commons.provenance import file_fingerprint
+from commons.store import DataDir
+
+
+@dataclass
+class AuditResult:
+    """What an audit produced."""
+
+    run_dir: Path
+    status: str
+    summary: list[dict[str, Any]] = field(default_factory=list)
+    matches: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def run_audit(config: AuditConfig, data: DataDir,
+              fingerprint: Callable[[Path], dict[str, object]] = file_fingerprint) -> AuditResult:
+    """Run every stage; the run folder ends ``complete`` or ``failed`` (with the error).
+
+    Raises:
+        CommonsError: any domain error (after the run was marked failed, if it began).
+    """
+    run = RunFolder(data, config)
+    run.begin()
+    try:
+        result = _stages(config, data, run, fingerprint)
+    except BaseException as exc:
+        msg = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt) \
+            else "interrupted"
+        run.fail(msg)
+        raise
+    return result
+
+
+@contextmanager
+def _timed(run: RunFolder, stage: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    run.meta["timings"][stage] = round(time.perf_counter() - t0, 3)
+    run.save()
+
+
+def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
+            fingerprint: Callable[[Path], dict[str, object]]) -> AuditResult:
+    work = run.work
+    signer = make_signer(config)
+    run.meta["signer"] = signer_name(signer)
+    with _timed(run, "resolve_inputs"):
+        files = resolve_inputs(config.inputs)
+        run.meta["inputs"] = [{"format": f.format, **fingerprint(f.path)} for f in files]
+    sides: list[SourceSide] = []
+    with _timed(run, "sources"):
+        for s in config.sources:
+            side = prepare_source(config, data, s, signer)
+            sides.append(side)
+            run.meta["snapshots"].append({
+                "source": s, "snapshot_id": side.snapshot_id, "license": side.license,
+                "signature_cache": str(side.cache_dir), "cache_hit": side.cache_hit,
+                "counts": side.counts})
+    with _timed(run, "read"):
+        read = read_stage(config, files, work)
+        run.meta["read"] = read.to_dict()
+    with _timed(run, "sign"):
+        run.meta["sign"] = sign_stage(config, signer, work).__dict__
+    train_docs = open_doc_table(work / "train_docs.arrow")
+    train_sigs = SignatureFile(work / "train_signatures.u32", config.num_perm).open()
+    con = connect(JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads))
+    summaries: list[dict[str, Any]] = []
+    match_tables: list[pa.Table] = []
+    for side in sides:
+        sdir = work / f"source={side.name}"
+        sdir.mkdir()
+        with _timed(run, f"index:{side.name}"):
+            n_cand = _index(config, side, sdir, work, con)
+        source_docs = open_doc_table(side.docs_path)
+        with _timed(run, f"match:{side.name}"):
+            matcher = PairMatcher(config, train_docs, train_sigs, source_docs,
+                                  side.doc_signatures(config.num_perm))
+            tally = matcher.run(sdir / "candidates.parquet", n_cand, sdir / "matches.parquet")
+        with _timed(run, f"estimate:{side.name}"):
+            credited = credit_threads(source_docs, tally, config.containment_threshold)
+            row = summary_row(config, side.name, side.snapshot_id, side.license, train_docs,
+                              source_docs, tally, read)
+            summaries.append(row)
+            run.meta["calibration"][side.name] = {**tally.calibration.to_dict(),
+                                                  "posts_credited_by_thread": credited}
+            match_tables.append(_decorate(config, side, train_docs, source_docs,
+                                          pq.read_table(sdir / "matches.parquet")))
+    con.close()
+    with _timed(run, "report"):
+        schema = arrow_schema(MATCH_TYPES)
+        matches = pa.concat_tables([m.cast(schema) for m in match_tables]) if match_tables \
+            else schema.empty_table()
+        run.meta["outputs"] = {
+            "matches": str(run.write_matches(matches)), "matches_rows": matches.num_rows,
+            "summary": str(run.write_summary(summaries)),
+        }
+        run.meta["summary"] = summaries
+    run.complete()
+    return AuditResult(run.dir, "complete", summaries, matches.num_rows, run.meta)
+
+
+def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path, con: Any) -> int:
+    """Write the source's band tables and join them with the training ones."""
+    db, dr = config.doc_lsh
+    wb, wr = config.window_lsh
+    sizes = open_doc_table(side.docs_path).column("n_shingles").to_numpy()
+    sigs = side.doc_signatures(config.num_perm)
+    live = np.flatnonzero(sizes > 0)
+    docs = BandWriter(sdir / "doc_bands.parquet", db, dr)
+    for lo in range(0, len(live), 100_000):
+        rows = live[lo : lo + 100_000]
+        docs.add(rows.astype(np.int64), np.asarray(sigs[rows]))
+    docs.close()
+    wins = BandWriter(sdir / "window_bands.parquet", wb, wr)
+    for rows, wsig in window_signature_batches(side, config.num_perm):
+        wins.add(rows, wsig)
+    wins.close()
+    return candidate_join(
+        con,
+        (work / "train_doc_bands.parquet", sdir / "doc_bands.parquet"),
+        (work / "train_window_bands.parquet", sdir / "window_bands.parquet"),
+        sdir / "candidates.parquet",
+    )
+
+
+def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,
+              source_docs: pa.Table, m: pa.Table) -> pa.Table:
+    """Add ids, provenance and sizes to a source's match table, in MATCH_COLUMNS order."""
+    tr = m.column("train_row")
+    sr = m.column("source_row")
+    n = m.num_rows
+    lic = source_docs.column("license").take(sr)
+    if side.license is not None:
+        lic = pc.fill_null(lic, side.license)
+    cols: dict[str, Any] = {
+        "run": pa.array([config.run_name] * n, pa.string()),
+        "train_id": train_docs.column("id").take(tr),
+        "source": pa.array([side.name] * n, pa.string()),
+        "snapshot_id": pa.array([side.snapshot_id] * n, pa.string()),
+        "doc_id": source_docs.column("doc_id").take(sr),
+        "kind": source_docs.column("kind").take(sr),
+        "url": source_docs.column("url").take(sr),
+        "title": source_docs.column("title").take(sr),
+        "license": lic,
+        "train_words": train_docs.column("n_words").take(tr),
+        "source_words": source_docs.column("n_words").take(sr),
+    }
+    for name in m.column_names:
+        if name != "source_row":
+            cols[name] = m.column(name)
+    return pa.table({k: cols[k] for k in MATCH_COLUMNS})
+

@@ -1,0 +1,1 @@
+"""A minimal Django project serving django-spirit for the tests (see tests/harness/spirit.py)."""
