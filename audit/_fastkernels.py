@@ -128,41 +128,6 @@ def _fmix32(h: np.uint32) -> np.uint32:
     return np.uint32(x)
 
 
-@njit(cache=True, nogil=True)
-def _sign_words(
-    buf: np.ndarray,
-    end: int,
-    starts: np.ndarray,
-    nwords: int,
-    ngram: int,
-    hashes: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    out_row: np.ndarray,
-) -> None:
-    """MinHash of the word n-grams of ``buf[:end]`` (words at ``starts``, one space apart)."""
-    if nwords == 0:
-        out_row[:] = np.uint32(0xFFFFFFFF)
-        return
-    if nwords <= ngram:
-        nsh = 1
-        hashes[0] = _fmix32(xxh32(buf, starts[0], end))
-    else:
-        nsh = nwords - ngram + 1
-        for i in range(nsh):
-            j = i + ngram
-            stop = end if j == nwords else starts[j] - 1
-            hashes[i] = _fmix32(xxh32(buf, starts[i], stop))
-    for k in range(a.shape[0]):
-        ak = a[k]
-        bk = b[k]
-        m = np.uint32(0xFFFFFFFF)
-        for i in range(nsh):
-            v = np.uint32(ak * hashes[i] + bk)
-            m = min(m, v)
-        out_row[k] = m
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _ascii_run(
     data: np.ndarray,
@@ -241,7 +206,7 @@ def _normalize_islands(
         )
         if q >= end:
             return pos, nwords, island
-        first, p = _island_bounds(data, p, q, end, bases)
+        first, p = _island_bounds(data, p, int(q), end, bases)
         if first < q and ascii_map[data[first]] != 0:
             # The island took back a letter that the ASCII run already wrote ("<=>" only
             # wrote a separator, and their islands start with a separator anyway).
@@ -313,6 +278,179 @@ def island_spans(
     return spans[:count]
 
 
+_Q1 = np.uint64(0x9E3779B185EBCA87)
+_Q2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_Q3 = np.uint64(0x165667B19E3779F9)
+_Q4 = np.uint64(0x85EBCA77C2B2AE63)
+_Q5 = np.uint64(0x27D4EB2F165667C5)
+_EMPTY32 = np.uint32(0xFFFFFFFF)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rotl64(x: np.uint64, r: int) -> np.uint64:
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _round64(acc: np.uint64, lane: np.uint64) -> np.uint64:
+    return _rotl64(acc + lane * _Q2, 31) * _Q1
+
+
+@njit(cache=True, nogil=True)
+def xxh64(buf: np.ndarray, start: int, end: int) -> np.uint64:
+    """xxHash64 (seed 0) of ``buf[start:end]``, equal to ``xxhash.xxh64_intdigest``."""
+    length = end - start
+    p = start
+    if length >= 32:
+        v1 = _Q1 + _Q2
+        v2 = _Q2
+        v3 = np.uint64(0)
+        v4 = np.uint64(0) - _Q1
+        while p + 32 <= end:
+            v1 = _round64(v1, _read32(buf, p) | (_read32(buf, p + 4) << np.uint64(32)))
+            v2 = _round64(v2, _read32(buf, p + 8) | (_read32(buf, p + 12) << np.uint64(32)))
+            v3 = _round64(v3, _read32(buf, p + 16) | (_read32(buf, p + 20) << np.uint64(32)))
+            v4 = _round64(v4, _read32(buf, p + 24) | (_read32(buf, p + 28) << np.uint64(32)))
+            p += 32
+        h = _rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)
+        h = (h ^ _round64(np.uint64(0), v1)) * _Q1 + _Q4
+        h = (h ^ _round64(np.uint64(0), v2)) * _Q1 + _Q4
+        h = (h ^ _round64(np.uint64(0), v3)) * _Q1 + _Q4
+        h = (h ^ _round64(np.uint64(0), v4)) * _Q1 + _Q4
+    else:
+        h = _Q5
+    h += np.uint64(length)
+    while p + 8 <= end:
+        lane = _read32(buf, p) | (_read32(buf, p + 4) << np.uint64(32))
+        h ^= _round64(np.uint64(0), lane)
+        h = _rotl64(h, 27) * _Q1 + _Q4
+        p += 8
+    if p + 4 <= end:
+        h ^= _read32(buf, p) * _Q1
+        h = _rotl64(h, 23) * _Q2 + _Q3
+        p += 4
+    while p < end:
+        h ^= np.uint64(buf[np.uint64(p)]) * _Q5
+        h = _rotl64(h, 11) * _Q1
+        p += 1
+    h ^= h >> np.uint64(33)
+    h *= _Q2
+    h ^= h >> np.uint64(29)
+    h *= _Q3
+    h ^= h >> np.uint64(32)
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _shingle_end(starts: np.ndarray, nwords: int, end: int, ngram: int, i: int) -> int:
+    """End of shingle ``i`` (words ``i .. i + ngram - 1``; one space between words)."""
+    j = i + ngram
+    return end if j >= nwords else starts[j] - 1
+
+
+@njit(cache=True, nogil=True)
+def _hash_shingles(buf: np.ndarray, end: int, starts: np.ndarray, nwords: int, ngram: int,
+                   hashes: np.ndarray) -> int:
+    """``fmix32(xxh32(shingle))`` of every shingle into ``hashes``; returns the count."""
+    if nwords == 0:
+        return 0
+    nsh = 1 if nwords <= ngram else nwords - ngram + 1
+    for i in range(nsh):
+        hashes[i] = _fmix32(xxh32(buf, starts[i], _shingle_end(starts, nwords, end, ngram, i)))
+    return nsh
+
+
+@njit(cache=True, nogil=True)
+def _minhash(hashes: np.ndarray, nsh: int, a: np.ndarray, b: np.ndarray,
+             out_row: np.ndarray) -> None:
+    """datasketch affine32: slot k is ``min((a[k] * h + b[k]) mod 2**32)`` over the hashes."""
+    if nsh == 0:
+        out_row[:] = _EMPTY32
+        return
+    for k in range(a.shape[0]):
+        ak = a[k]
+        bk = b[k]
+        m = _EMPTY32
+        for i in range(nsh):
+            m = min(m, np.uint32(ak * hashes[i] + bk))
+        out_row[k] = m
+
+
+@njit(cache=True, nogil=True)
+def _same_shingle(buf: np.ndarray, starts: np.ndarray, nwords: int, end: int, ngram: int,
+                  i: int, j: int) -> bool:
+    si = starts[i]
+    sj = starts[j]
+    n = _shingle_end(starts, nwords, end, ngram, i) - si
+    if _shingle_end(starts, nwords, end, ngram, j) - sj != n:
+        return False
+    for k in range(n):  # noqa: SIM110 (numba compiles loops, not generators)
+        if buf[si + k] != buf[sj + k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _unique_shingles(buf: np.ndarray, end: int, starts: np.ndarray, nwords: int, ngram: int,
+                     hashes: np.ndarray, nsh: int, slots: np.ndarray, stamps: np.ndarray,
+                     gen: int) -> int:
+    """Distinct shingles (byte-exact; the 32-bit hashes only pick the slot)."""
+    if nsh <= 1:
+        return nsh
+    mask = slots.shape[0] - 1
+    count = 0
+    for i in range(nsh):
+        s = np.int64(hashes[i]) & mask
+        while True:
+            if stamps[s] != gen:
+                stamps[s] = gen
+                slots[s] = i
+                count += 1
+                break
+            j = slots[s]
+            if hashes[j] == hashes[i] and _same_shingle(buf, starts, nwords, end, ngram, i, j):
+                break
+            s = (s + 1) & mask
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _winnow(hashes: np.ndarray, nsh: int, window: int, pre: np.ndarray, suf: np.ndarray,
+            picked: np.ndarray) -> int:
+    """Positions picked by winnowing: the rightmost minimum of every ``window`` shingles.
+
+    A text of at most ``window`` shingles is one window. Returns how many positions
+    (increasing, distinct) were written to ``picked``. Branch-free van Herk/Gil-Werman
+    sliding minimum over keys ``hash << 32 | ~position`` (ties go to the rightmost).
+    """
+    if nsh == 0:
+        return 0
+    w = min(window, nsh)
+    low = np.uint64(0xFFFFFFFF)
+    for lo in range(0, nsh, w):
+        hi = min(lo + w, nsh)
+        m = low << np.uint64(32) | low
+        for i in range(lo, hi):
+            k = (np.uint64(hashes[i]) << np.uint64(32)) | (low - np.uint64(i))
+            m = min(m, k)
+            pre[i] = m
+        m = low << np.uint64(32) | low
+        for i in range(hi - 1, lo - 1, -1):
+            k = (np.uint64(hashes[i]) << np.uint64(32)) | (low - np.uint64(i))
+            m = min(m, k)
+            suf[i] = m
+    count = 0
+    last = np.int64(-1)
+    for s in range(nsh - w + 1):
+        k = min(suf[s], pre[s + w - 1])
+        p = np.int64(low - (k & low))
+        if p != last:
+            picked[count] = p
+            count += 1
+            last = p
+    return count
+
+
 @njit(cache=True, nogil=True)
 def _scratch(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Buffers for one document of ``size`` normalised bytes: text (padded), word starts, hashes."""
@@ -324,66 +462,149 @@ def _scratch(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def sign_ascii(
-    data: np.ndarray,
-    offsets: np.ndarray,
-    valid: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    ngram: int,
-    ascii_map: np.ndarray,
-    out: np.ndarray,
-    non_ascii: np.ndarray,
-) -> None:
-    """Sign every valid ASCII document into ``out``; flag the others in ``non_ascii``."""
-    n = offsets.shape[0] - 1
+def _longest(offsets: np.ndarray, docs: np.ndarray) -> int:
     longest = 0
-    for d in range(n):
+    for d in docs:
         longest = max(longest, offsets[d + 1] - offsets[d])
-    buf, starts, hashes = _scratch(longest)
-    for d in range(n):
-        non_ascii[d] = False
-        if not valid[d]:
-            out[d, :] = np.uint32(0xFFFFFFFF)
-            continue
-        end = offsets[d + 1]
-        pos, nwords, _, stop = _ascii_run(
-            data, offsets[d], end, ascii_map, buf, starts, 0, 0, False
-        )
-        if stop == end:
-            _sign_words(buf, pos, starts, nwords, ngram, hashes, a, b, out[d])
-        else:
-            non_ascii[d] = True
+    return longest
 
 
 @njit(cache=True, nogil=True)
-def sign_islands(
-    data: np.ndarray,
-    offsets: np.ndarray,
-    docs: np.ndarray,
-    islands: np.ndarray,
-    island_offsets: np.ndarray,
-    keep: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    ngram: int,
-    ascii_map: np.ndarray,
-    bases: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Sign documents ``docs`` given their normalised islands (see :func:`_normalize_islands`)."""
-    longest = 0
+def _normalize_doc(data: np.ndarray, offsets: np.ndarray, d: int, ascii_only: bool,
+                   islands: np.ndarray, island_offsets: np.ndarray, island: int,
+                   keep: np.ndarray, ascii_map: np.ndarray, bases: np.ndarray,
+                   buf: np.ndarray, starts: np.ndarray) -> tuple[int, int, int, bool]:
+    """Normalise document ``d`` into ``buf``: (length, words, next island, done).
+
+    With ``ascii_only`` a document holding a non-ASCII byte is left undone (``done`` is
+    False); otherwise its islands are taken from ``island`` on.
+    """
+    start = offsets[d]
+    end = offsets[d + 1]
+    if ascii_only:
+        pos, nwords, _, stop = _ascii_run(data, start, end, ascii_map, buf, starts, 0, 0, False)
+        return pos, nwords, island, stop == end
+    pos, nwords, island = _normalize_islands(
+        data, start, end, islands, island_offsets, island, keep, ascii_map, bases, buf, starts)
+    return pos, nwords, island, True
+
+
+@njit(cache=True, nogil=True)
+def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np.ndarray,
+              ascii_only: bool, islands: np.ndarray, island_offsets: np.ndarray,
+              keep: np.ndarray, ascii_map: np.ndarray, bases: np.ndarray, a: np.ndarray,
+              b: np.ndarray, ngram: int, window: int, sigs: np.ndarray, n_words: np.ndarray,
+              n_shingles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signature, word count, distinct shingles and anchors of documents ``docs``.
+
+    Rows of ``sigs``, ``n_words`` and ``n_shingles`` are written for every document done.
+    Returns (anchor documents, anchor xxh64 hashes, documents left undone); each
+    document's anchors are distinct.
+    """
+    longest = _longest(offsets, docs) + island_offsets[-1] - island_offsets[0]
+    buf, starts, hashes = _scratch(longest)
+    size = 1
+    while size < 2 * hashes.shape[0]:
+        size *= 2
+    slots = np.empty(size, dtype=np.int64)
+    stamps = np.zeros(size, dtype=np.int64)
+    pre = np.empty(hashes.shape[0], dtype=np.uint64)
+    suf = np.empty(hashes.shape[0], dtype=np.uint64)
+    picked = np.empty(hashes.shape[0], dtype=np.int64)
+    anchor_doc = np.empty(max(16, docs.shape[0] * 8), dtype=np.int64)
+    anchor_hash = np.empty(anchor_doc.shape[0], dtype=np.uint64)
+    undone = np.empty(docs.shape[0], dtype=np.int64)
+    n_undone = 0
+    count = 0
+    island = 0
+    gen = 0
     for d in docs:
-        longest = max(longest, offsets[d + 1] - offsets[d])
-    # A document normalises to at most its own bytes plus its islands' output.
-    buf, starts, hashes = _scratch(longest + island_offsets[-1] - island_offsets[0])
+        if not valid[d]:
+            sigs[d, :] = _EMPTY32
+            n_words[d] = 0
+            n_shingles[d] = 0
+            continue
+        pos, nwords, island, done = _normalize_doc(
+            data, offsets, d, ascii_only, islands, island_offsets, island, keep, ascii_map,
+            bases, buf, starts)
+        if not done:
+            undone[n_undone] = d
+            n_undone += 1
+            continue
+        nsh = _hash_shingles(buf, pos, starts, nwords, ngram, hashes)
+        _minhash(hashes, nsh, a, b, sigs[d])
+        gen += 1
+        n_words[d] = nwords
+        n_shingles[d] = _unique_shingles(buf, pos, starts, nwords, ngram, hashes, nsh, slots,
+                                         stamps, gen)
+        npick = _winnow(hashes, nsh, window, pre, suf, picked)
+        if count + npick > anchor_doc.shape[0]:
+            grow = max(2 * anchor_doc.shape[0], count + npick)
+            anchor_doc = _grown(anchor_doc, grow, count)
+            anchor_hash = _grown(anchor_hash, grow, count)
+        first = count
+        for k in range(npick):
+            i = picked[k]
+            h = xxh64(buf, starts[i], _shingle_end(starts, nwords, pos, ngram, i))
+            j = count  # insertion sort, dropping repeats (a shingle can recur)
+            while j > first and anchor_hash[j - 1] > h:
+                j -= 1
+            if j > first and anchor_hash[j - 1] == h:
+                continue
+            for m in range(count, j, -1):
+                anchor_hash[m] = anchor_hash[m - 1]
+            anchor_hash[j] = h
+            anchor_doc[count] = d
+            count += 1
+    return anchor_doc[:count], anchor_hash[:count], undone[:n_undone]
+
+
+@njit(cache=True, nogil=True)
+def _grown(array: np.ndarray, size: int, used: int) -> np.ndarray:
+    out = np.empty(size, dtype=array.dtype)
+    out[:used] = array[:used]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def shingle_sets(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, ascii_only: bool,
+                 islands: np.ndarray, island_offsets: np.ndarray, keep: np.ndarray,
+                 ascii_map: np.ndarray, bases: np.ndarray, ngram: int, flat: np.ndarray,
+                 used: int, seg: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """Sorted distinct xxh64 hashes of each document's shingles, appended to ``flat``.
+
+    ``seg[d]`` gets (start, length) of document ``d``'s hashes. Returns (flat, used,
+    documents left undone).
+    """
+    longest = _longest(offsets, docs) + island_offsets[-1] - island_offsets[0]
+    buf, starts, _ = _scratch(longest)
+    undone = np.empty(docs.shape[0], dtype=np.int64)
+    n_undone = 0
     island = 0
     for d in docs:
-        pos, nwords, island = _normalize_islands(
-            data, offsets[d], offsets[d + 1], islands, island_offsets, island,
-            keep, ascii_map, bases, buf, starts,
-        )
-        _sign_words(buf, pos, starts, nwords, ngram, hashes, a, b, out[d])
+        pos, nwords, island, done = _normalize_doc(
+            data, offsets, d, ascii_only, islands, island_offsets, island, keep, ascii_map,
+            bases, buf, starts)
+        if not done:
+            undone[n_undone] = d
+            n_undone += 1
+            continue
+        nsh = 0 if nwords == 0 else (1 if nwords <= ngram else nwords - ngram + 1)
+        if used + nsh > flat.shape[0]:
+            flat = _grown(flat, max(2 * flat.shape[0], used + nsh), used)
+        part = flat[used : used + nsh]
+        for i in range(nsh):
+            part[i] = xxh64(buf, starts[i], _shingle_end(starts, nwords, pos, ngram, i))
+        part.sort()
+        n = 0
+        for i in range(nsh):
+            if n == 0 or part[i] != part[n - 1]:
+                part[n] = part[i]
+                n += 1
+        seg[d, 0] = used
+        seg[d, 1] = n
+        used += n
+    return flat, used, undone[:n_undone]
 
 
 @njit(cache=True, nogil=True)

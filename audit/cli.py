@@ -78,10 +78,11 @@ def register(cli: click.Group) -> None:
         )
         result = run_audit(config, DataDir(data_dir))
         read = result.meta.get("read", {})
-        skipped = read.get("null_texts", 0) + read.get("non_string_texts", 0)
+        null, other = read.get("null_texts", 0), read.get("non_string_texts", 0)
+        blank = read.get("empty_texts", 0)
         click.echo(f"audit {run_name}: {result.status}, {read.get('sampled_rows')} training rows "
-                   f"({read.get('empty_texts', 0)} empty, {skipped} null or non-string), "
-                   f"{result.matches} matches -> {result.run_dir}")
+                   f"({blank} without text: {null} null, {other} non-string, "
+                   f"{blank - null - other} empty), {result.matches} matches -> {result.run_dir}")
         click.echo(format_table(TABLE_COLUMNS, table_rows(result.summary)))
 
     @cli.command("audits")

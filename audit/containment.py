@@ -1,57 +1,62 @@
 """Exact and estimated Jaccard and containment of shingle sets.
 
-Exact values compare the sets of normalised word shingles (each reduced to a 64-bit
-``xxh3`` hash; a collision needs ~2**32 shingles per document to become likely).
+Exact values compare sets of normalised word shingles, each reduced to its 64-bit
+``xxh64`` hash (:class:`audit.sign.ShingleSets`; a collision needs ~2**32 shingles per
+document to become likely), with compiled merge kernels (:mod:`audit._fastjoin`).
 Estimated containment comes from the MinHash Jaccard and the two set sizes:
 ``C(A in B) = J * (|A| + |B|) / ((1 + J) * |A|)``, clipped to [0, 1].
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import xxhash
 
-from commons.normalize import iter_shingles, words
-
-
-def shingle_set(text: str | None, ngram: int) -> np.ndarray:
-    """Sorted unique uint64 hashes of the text's shingles."""
-    hashes = [xxhash.xxh3_64_intdigest(s.encode("utf-8"))
-              for s in iter_shingles(words(text), ngram)]
-    return np.unique(np.asarray(hashes, dtype=np.uint64))
+from audit import _fastjoin
+from audit.sign import ShingleSets
 
 
 @dataclass(frozen=True)
-class Overlap:
-    """Exact overlap of a training set A and a source set B."""
+class PairOverlaps:
+    """Exact overlap of training sets A and source sets B, pair by pair."""
 
-    shared: int
-    jaccard: float
-    a_in_b: float
-    b_in_a: float
-
-
-def exact_overlap(a: np.ndarray, b: np.ndarray) -> Overlap:
-    """Jaccard and both containments of two sorted unique hash arrays."""
-    if len(a) == 0 or len(b) == 0:
-        return Overlap(0, 0.0, 0.0, 0.0)
-    shared = int(np.intersect1d(a, b, assume_unique=True).size)
-    union = len(a) + len(b) - shared
-    return Overlap(shared, shared / union, shared / len(a), shared / len(b))
+    shared: np.ndarray
+    jaccard: np.ndarray
+    a_in_b: np.ndarray
+    b_in_a: np.ndarray
 
 
-def covered_fraction(a: np.ndarray, others: list[np.ndarray]) -> float:
-    """Share of ``a``'s shingles found in the union of ``others``."""
-    if len(a) == 0 or not others:
-        return 0.0
-    hit = np.zeros(len(a), dtype=bool)
-    for b in others:
-        hit |= np.isin(a, b, assume_unique=True)
-    return float(hit.mean())
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(num), dtype=np.float64)
+    ok = den > 0
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def pair_overlaps(a: ShingleSets, rows_a: np.ndarray, b: ShingleSets,
+                  rows_b: np.ndarray) -> PairOverlaps:
+    """Shared shingles, Jaccard and both containments of pairs ``(a[rows_a[i]], b[rows_b[i]])``.
+
+    An empty set overlaps nothing (all values 0).
+    """
+    rows_a = np.ascontiguousarray(rows_a, dtype=np.int64)
+    rows_b = np.ascontiguousarray(rows_b, dtype=np.int64)
+    shared = _fastjoin.pair_shared(a.flat, a.seg, rows_a, b.flat, b.seg, rows_b)
+    na = a.seg[rows_a, 1]
+    nb = b.seg[rows_b, 1]
+    s = shared.astype(np.float64)
+    both = (na > 0) & (nb > 0)
+    return PairOverlaps(shared, _ratio(s, (na + nb - shared) * both),
+                        _ratio(s, na * both), _ratio(s, nb * both))
+
+
+def covered_fractions(a: ShingleSets, rows_a: np.ndarray, b: ShingleSets, rows_b: np.ndarray,
+                      groups: np.ndarray) -> np.ndarray:
+    """Share of set ``a[rows_a[g]]`` found in the union of ``b[rows_b[groups[g]:groups[g+1]]]``."""
+    return _fastjoin.covered(a.flat, a.seg, np.ascontiguousarray(rows_a, dtype=np.int64),
+                             b.flat, b.seg, np.ascontiguousarray(rows_b, dtype=np.int64),
+                             np.ascontiguousarray(groups, dtype=np.int64))
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -65,35 +70,3 @@ def estimated_containment(j: np.ndarray, size_a: np.ndarray, size_b: np.ndarray)
     a = np.maximum(np.asarray(size_a, dtype=np.float64), 1.0)
     b = np.asarray(size_b, dtype=np.float64)
     return np.clip(j * (a + b) / ((1.0 + j) * a), 0.0, 1.0)
-
-
-class ShingleCache:
-    """An LRU of shingle sets by row, filled by ``load(rows) -> texts``."""
-
-    def __init__(self, ngram: int, load: Callable[[list[int]], list[str | None]],
-                 capacity: int = 4096) -> None:
-        self.ngram = ngram
-        self.load = load
-        self.capacity = capacity
-        self._items: OrderedDict[int, np.ndarray] = OrderedDict()
-
-    def prefetch(self, rows: list[int]) -> None:
-        """Load the rows not yet cached in one call."""
-        missing = sorted({r for r in rows if r not in self._items})
-        if not missing:
-            return
-        for r, text in zip(missing, self.load(missing), strict=True):
-            self._put(r, shingle_set(text, self.ngram))
-
-    def get(self, row: int) -> np.ndarray:
-        if row in self._items:
-            self._items.move_to_end(row)
-            return self._items[row]
-        self.prefetch([row])
-        return self._items[row]
-
-    def _put(self, row: int, value: np.ndarray) -> None:
-        self._items[row] = value
-        self._items.move_to_end(row)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)

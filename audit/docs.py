@@ -1,11 +1,16 @@
-"""Document tables on disk (Arrow IPC files, memory-mapped) and signature files.
+"""Document tables, texts and signatures on disk.
 
-Both sides of an audit keep their documents as an Arrow IPC *file* so that later stages
-can fetch any row's text by position without holding the texts in memory.
+Both sides of an audit keep per-document facts (ids, counts, provenance) as a small Arrow
+IPC *file*, memory-mapped by later stages, and the texts and signatures as flat files read
+back row by row with ``pread``. Reading by ``pread`` rather than through a memory map keeps
+a stage's resident memory to what it asked for: a memory-mapped read maps whole runs of
+neighbouring pages into the process (fault-around), so scattered reads of a large file
+would count most of it as resident.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +24,6 @@ TRAIN_DOC_SCHEMA = pa.schema(
         ("id", pa.string()),
         ("n_words", pa.int32()),
         ("n_shingles", pa.int32()),
-        ("text", pa.large_string()),
     ]
 )
 
@@ -35,7 +39,6 @@ SOURCE_DOC_SCHEMA = pa.schema(
         ("is_unit", pa.bool_()),
         ("n_words", pa.int32()),
         ("n_shingles", pa.int32()),
-        ("text", pa.large_string()),
     ]
 )
 
@@ -97,8 +100,16 @@ def iter_doc_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
             yield rb.slice(off, batch_size)
 
 
+def _runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row, length) of each run of consecutive values in sorted distinct ``rows``."""
+    cuts = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts = rows[np.r_[0, cuts]]
+    lengths = np.diff(np.r_[0, cuts, len(rows)])
+    return firsts, lengths
+
+
 class SignatureFile:
-    """Signatures appended as raw uint32 rows, then memory-mapped as ``(n, num_perm)``."""
+    """Signatures appended as raw uint32 rows of ``num_perm`` values."""
 
     def __init__(self, path: Path, num_perm: int) -> None:
         self.path = path
@@ -107,12 +118,97 @@ class SignatureFile:
     def writer(self) -> _RawAppender:
         return _RawAppender(self.path)
 
-    def open(self) -> np.ndarray:
+    def __len__(self) -> int:
         size = self.path.stat().st_size if self.path.exists() else 0
-        n = size // (4 * self.num_perm)
+        return size // (4 * self.num_perm)
+
+    def open(self) -> np.ndarray:
+        """All signatures, memory-mapped (for small files and tests)."""
+        n = len(self)
         if n == 0:
             return np.zeros((0, self.num_perm), dtype=np.uint32)
         return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(n, self.num_perm))
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo`` to ``hi`` (exclusive), read into memory."""
+        count = max(0, min(hi, len(self)) - lo)
+        row = 4 * self.num_perm
+        return np.fromfile(self.path, dtype=np.uint32, count=count * self.num_perm,
+                           offset=lo * row).reshape(count, self.num_perm)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """``signatures[rows]`` for any row order, by one ``pread`` per run of rows."""
+        uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
+        out = np.empty((len(uniq), self.num_perm), dtype=np.uint32)
+        row = 4 * self.num_perm
+        with open(self.path, "rb") as fh:
+            fd = fh.fileno()
+            at = 0
+            for first, length in zip(*_runs(uniq), strict=True):
+                out[at : at + length] = np.frombuffer(
+                    os.pread(fd, int(length) * row, int(first) * row), dtype=np.uint32
+                ).reshape(-1, self.num_perm)
+                at += int(length)
+        return out[inverse]
+
+
+class TextFile:
+    """Texts appended as raw UTF-8 bytes (``<name>.bin``) with int64 offsets
+    (``<name>.offsets``); rows are read back with ``pread``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets_path = path.with_suffix(".offsets")
+
+    def writer(self) -> _TextAppender:
+        return _TextAppender(self)
+
+    def take(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts of sorted distinct ``rows`` (a null or empty text reads as ``""``)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        offsets = np.fromfile(self.offsets_path, dtype=np.int64)
+        starts, ends = offsets[rows], offsets[rows + 1]
+        out = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=out[1:])
+        parts: list[bytes] = []
+        with open(self.path, "rb") as fh:
+            fd = fh.fileno()
+            for first, length in zip(*_runs(rows), strict=True) if len(rows) else ():
+                lo, hi = offsets[first], offsets[first + length]
+                parts.append(os.pread(fd, int(hi - lo), int(lo)))
+        data = b"".join(parts)
+        return pa.LargeStringArray.from_buffers(len(rows), pa.py_buffer(out.tobytes()),
+                                                pa.py_buffer(data))
+
+
+class _TextAppender:
+    def __init__(self, file: TextFile) -> None:
+        self.file = file
+        self._fh = open(file.path, "wb")  # noqa: SIM115 (closed by close())
+        self._offsets: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self._end = 0
+
+    def add(self, texts: pa.Array | pa.ChunkedArray) -> None:
+        """Append a string column (nulls as empty texts)."""
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        if texts.null_count:
+            texts = texts.fill_null("")
+        texts = texts.cast(pa.large_string())
+        n = len(texts)
+        if n == 0:
+            return
+        _, off_buf, data_buf = texts.buffers()
+        offsets = np.frombuffer(off_buf, dtype=np.int64, count=texts.offset + n + 1)
+        offsets = offsets[texts.offset :]
+        if data_buf is not None and offsets[-1] > offsets[0]:
+            self._fh.write(memoryview(data_buf)[offsets[0] : offsets[-1]])
+        self._offsets.append(offsets[1:] - offsets[0] + self._end)
+        self._end += int(offsets[-1] - offsets[0])
+
+    def close(self) -> None:
+        self._fh.close()
+        np.concatenate(self._offsets).tofile(self.file.offsets_path)
 
 
 class _RawAppender:
@@ -129,5 +225,8 @@ class _RawAppender:
 
 def write_signature_parquet(path: Path, num_perm: int,
                             with_start: bool = False) -> pq.ParquetWriter:
-    """A Parquet writer for :func:`signature_schema` tables."""
-    return pq.ParquetWriter(path, signature_schema(num_perm, with_start), compression="zstd")
+    """A Parquet writer for :func:`signature_schema` tables (uncompressed: MinHash values are
+    random, so compressing them costs time and saves nothing)."""
+    return pq.ParquetWriter(path, signature_schema(num_perm, with_start), compression="none",
+                            use_dictionary=False, write_statistics=False)
+

@@ -1,14 +1,16 @@
 """Fast MinHash signatures, bit-identical to ``datasketch.MinHash`` (scheme ``affine32``).
 
-The contract: text normalised by :func:`commons.normalize.normalize`, word n-gram shingles
-as in :func:`commons.normalize.shingles`, each shingle hashed with
+The contract (see :mod:`audit.sign`): text normalised by :func:`commons.normalize.normalize`,
+word n-gram shingles as in :func:`commons.normalize.shingles`, each shingle hashed with
 ``xxhash.xxh32_intdigest(shingle.encode("utf-8"))``, and ``datasketch.MinHash(num_perm,
 seed=seed, scheme="affine32", hashfunc=...)`` updated with every shingle. A text with no
-shingle gets datasketch's empty row (every value ``2**32 - 1``).
+shingle gets datasketch's empty row (every value ``2**32 - 1``). The same pass counts words
+and distinct shingles and picks the winnowing anchors; exact shingle sets are xxh64 hashes.
 
 ASCII documents are normalised, shingled, hashed and permuted inside one numba kernel.
 In other documents only the non-ASCII "islands" (see :mod:`audit._fastkernels`) go through
-Python's ``unicodedata``; the kernels do the rest from the UTF-8 bytes.
+Python's ``unicodedata``; the kernels do the rest from the UTF-8 bytes. Kernels release the
+GIL, so threads can sign batches side by side.
 
 >>> signer = FastSigner(num_perm=16)
 >>> signer.sign(["The quick brown fox jumps over the lazy dog", None]).shape
@@ -29,13 +31,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasketch import MinHash
 
+from audit import _fastjoin
 from audit import _fastkernels as kernels
+from audit.sign import EMPTY_VALUE, ShingleSets, SignedBatch
 
-__all__ = ["EMPTY_VALUE", "FastSigner", "fast_normalize", "word_char_table"]
+__all__ = ["EMPTY_VALUE", "FastSigner", "fast_normalize", "warm_up", "word_char_table"]
 
-#: datasketch's affine32 sentinel: the value of every slot of an empty MinHash.
-EMPTY_VALUE = np.uint32(0xFFFFFFFF)
 _BATCH_ROWS = 8192
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    # One numba specialisation for every caller: data buffers are always read-only.
+    array.setflags(write=False)
+    return array
+
+
+_NO_ISLANDS = _readonly(np.zeros(1, dtype=np.uint8))
+_NO_ISLAND_OFFSETS = np.zeros(1, dtype=np.int64)
+_NO_TABLE = _readonly(np.zeros(1, dtype=np.uint8))
 
 
 @functools.cache
@@ -43,15 +56,7 @@ def word_char_table() -> np.ndarray:
     """``uint8[0x110000]``: 1 where this Python's Unicode category is L*, N* or M*."""
     category = unicodedata.category
     flags = bytes(category(chr(cp))[0] in "LNM" for cp in range(0x110000))
-    table = np.frombuffer(flags, dtype=np.uint8)
-    table.setflags(write=False)
-    return table
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    # One numba specialisation for every caller: data buffers are always read-only.
-    array.setflags(write=False)
-    return array
+    return _readonly(np.frombuffer(flags, dtype=np.uint8))
 
 
 def _normalized_islands(
@@ -85,26 +90,35 @@ def _encode(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     return _readonly(np.frombuffer(b"".join(encoded), dtype=np.uint8)), offsets
 
 
-def _string_parts(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(data bytes, int64 offsets, validity) of a string array, without per-row objects."""
+def string_parts(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data bytes, int64 offsets, validity) of a string array, without per-row objects.
+
+    Raises:
+        ValueError: the array is not a string array.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_large_string(array.type):
         offset_type: type[np.signedinteger] = np.int64
     elif pa.types.is_string(array.type):
         offset_type = np.int32
-    elif pa.types.is_string_view(array.type):
-        return _string_parts(array.cast(pa.large_string()))
+    elif pa.types.is_string_view(array.type) or pa.types.is_null(array.type):
+        return string_parts(array.cast(pa.large_string()))
     else:
         raise ValueError(f"expected a string array, got {array.type}; cast the column to string")
     n = len(array)
     _, offset_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offset_buf, dtype=offset_type, count=array.offset + n + 1)
-    offsets = offsets[array.offset :].astype(np.int64)
+    if offset_buf is None:
+        offsets = np.zeros(n + 1, dtype=np.int64)
+    else:
+        offsets = np.frombuffer(offset_buf, dtype=offset_type, count=array.offset + n + 1)
+        offsets = offsets[array.offset :].astype(np.int64)
     if data_buf is None or data_buf.size == 0:
         data = np.zeros(0, dtype=np.uint8)
     else:
         data = np.frombuffer(data_buf, dtype=np.uint8)
     if array.null_count:
-        valid = np.ascontiguousarray(array.is_valid().to_numpy(zero_copy_only=False))
+        valid = np.array(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     else:
         valid = np.ones(n, dtype=np.bool_)
     return _readonly(data), offsets, valid
@@ -117,19 +131,21 @@ class FastSigner:
         num_perm: permutations per signature (datasketch's ``num_perm``).
         seed: datasketch's ``seed``; it fixes the permutations.
         ngram: words per shingle.
+        window: shingles per winnowing window of the anchors.
 
     Raises:
-        ValueError: ``num_perm`` or ``ngram`` is below 1.
+        ValueError: ``num_perm``, ``ngram`` or ``window`` is below 1.
     """
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5) -> None:
-        if num_perm < 1:
-            raise ValueError(f"num_perm must be >= 1, got {num_perm}")
-        if ngram < 1:
-            raise ValueError(f"ngram must be >= 1, got {ngram}")
+    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5,
+                 window: int = 46) -> None:
+        if num_perm < 1 or ngram < 1 or window < 1:
+            raise ValueError(f"num_perm, ngram and window must be >= 1, got "
+                             f"{num_perm}, {ngram}, {window}")
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
+        self.window = window
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
         self._a = _readonly(np.ascontiguousarray(a, dtype=np.uint32))
         self._b = _readonly(np.ascontiguousarray(b, dtype=np.uint32))
@@ -150,21 +166,26 @@ class FastSigner:
 
     def warm_up(self) -> None:
         """Compile or load every kernel now rather than on the first real batch."""
-        self.sign(["warm up", "warm úp"])
-        fast_normalize(["warm up"])
+        warm_up(self)
 
     def sign(self, texts: Sequence[str | None]) -> np.ndarray:
         """Signatures of ``texts``: ``uint32[len(texts), num_perm]``; non-strings sign as empty."""
         data, offsets = _encode(texts)
-        out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
-        self._sign_parts(data, offsets, np.ones(len(texts), dtype=np.bool_), out)
-        return out
+        valid = np.ones(len(texts), dtype=np.bool_)
+        return self._sign_parts(data, offsets, valid).signatures
+
+    def sign_batch(self, texts: pa.Array | pa.ChunkedArray) -> SignedBatch:
+        """Signatures, word and distinct-shingle counts, and anchors of a string column."""
+        return self._sign_parts(*string_parts(texts))
 
     def sign_arrow(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Signatures of a string column, read from its Arrow buffers; nulls sign as empty."""
-        out = np.empty((len(array), self.num_perm), dtype=np.uint32)
-        self._sign_arrow_into(array, out)
-        return out
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        parts = [self.sign_batch(c.slice(s, _BATCH_ROWS)).signatures
+                 for c in chunks for s in range(0, len(c), _BATCH_ROWS)]
+        if not parts:
+            return np.empty((0, self.num_perm), dtype=np.uint32)
+        return np.concatenate(parts)
 
     def sign_parquet(self, path: str | Path, column: str = "text", workers: int = 1) -> np.ndarray:
         """Signatures of ``column`` of a Parquet file, row groups spread over ``workers`` threads.
@@ -182,40 +203,48 @@ class FastSigner:
 
         def sign_group(i: int) -> None:
             table = pq.ParquetFile(path).read_row_group(i, columns=[column], use_threads=False)
-            self._sign_arrow_into(table.column(0), out[starts[i] : starts[i + 1]])
+            out[starts[i] : starts[i + 1]] = self.sign_arrow(table.column(0))
 
-        if workers == 1:
-            for i in range(meta.num_row_groups):
-                sign_group(i)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(sign_group, range(meta.num_row_groups)))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(sign_group, range(meta.num_row_groups)))
         return out
 
-    def _sign_arrow_into(self, array: pa.Array | pa.ChunkedArray, out: np.ndarray) -> None:
-        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-        row = 0
-        for chunk in chunks:
-            for start in range(0, len(chunk), _BATCH_ROWS):
-                part = chunk.slice(start, _BATCH_ROWS)
-                data, offsets, valid = _string_parts(part)
-                self._sign_parts(data, offsets, valid, out[row : row + len(part)])
-                row += len(part)
+    def _sign_parts(self, data: np.ndarray, offsets: np.ndarray,
+                    valid: np.ndarray) -> SignedBatch:
+        n = len(valid)
+        sigs = np.empty((n, self.num_perm), dtype=np.uint32)
+        n_words = np.empty(n, dtype=np.int32)
+        n_shingles = np.empty(n, dtype=np.int32)
+        args = (kernels.ASCII_MAP, kernels.COMPOSITION_BASES, self._a, self._b, self.ngram,
+                self.window, sigs, n_words, n_shingles)
+        rows, hashes, undone = kernels.sign_docs(
+            data, offsets, valid, np.arange(n, dtype=np.int64), True, _NO_ISLANDS,
+            _NO_ISLAND_OFFSETS, _NO_TABLE, *args)
+        if undone.size:
+            islands, island_offsets = _normalized_islands(data, offsets, undone)
+            more_rows, more, _ = kernels.sign_docs(
+                data, offsets, valid, undone, False, islands, island_offsets,
+                word_char_table(), *args)
+            rows = np.concatenate([rows, more_rows])
+            hashes = np.concatenate([hashes, more])
+        return SignedBatch(sigs, n_words, n_shingles, rows, hashes)
 
-    def _sign_parts(
-        self, data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, out: np.ndarray
-    ) -> None:
-        non_ascii = np.empty(len(valid), dtype=np.bool_)
-        kernels.sign_ascii(
-            data, offsets, valid, self._a, self._b, self.ngram, kernels.ASCII_MAP, out, non_ascii
-        )
-        docs = np.flatnonzero(non_ascii)
-        if docs.size:
-            islands, island_offsets = _normalized_islands(data, offsets, docs)
-            kernels.sign_islands(
-                data, offsets, docs, islands, island_offsets, word_char_table(),
-                self._a, self._b, self.ngram, kernels.ASCII_MAP, kernels.COMPOSITION_BASES, out,
-            )  # fmt: skip
+    def shingle_sets(self, texts: pa.Array | pa.ChunkedArray) -> ShingleSets:
+        """Exact shingle sets (sorted distinct xxh64 hashes) of a string column."""
+        data, offsets, _ = string_parts(texts)
+        n = len(offsets) - 1
+        seg = np.zeros((n, 2), dtype=np.int64)
+        flat = np.empty(max(16, (int(offsets[-1] - offsets[0])) // 5), dtype=np.uint64)
+        common = (kernels.ASCII_MAP, kernels.COMPOSITION_BASES, self.ngram)
+        flat, used, undone = kernels.shingle_sets(
+            data, offsets, np.arange(n, dtype=np.int64), True, _NO_ISLANDS, _NO_ISLAND_OFFSETS,
+            _NO_TABLE, *common, flat, 0, seg)
+        if undone.size:
+            islands, island_offsets = _normalized_islands(data, offsets, undone)
+            flat, used, _ = kernels.shingle_sets(
+                data, offsets, undone, False, islands, island_offsets, word_char_table(),
+                *common, flat, used, seg)
+        return ShingleSets(flat[:used], seg)
 
 
 def fast_normalize(texts: Sequence[str | None]) -> list[str]:
@@ -234,3 +263,23 @@ def fast_normalize(texts: Sequence[str | None]) -> list[str]:
         raw[s:e].decode("utf-8", "surrogatepass")
         for s, e in zip(text_offsets[:-1], text_offsets[1:], strict=True)
     ]
+
+
+def warm_up(signer: FastSigner | None = None) -> None:
+    """Compile (or load from the on-disk cache) every kernel the audit uses."""
+    signer = signer or FastSigner(num_perm=8)
+    texts = pa.array(["warm up the kernels now", "warm úp", None], pa.large_string())
+    batch = signer.sign_batch(texts)
+    signer.sign(["warm up"])
+    sets = signer.shingle_sets(texts)
+    rows = np.zeros(1, dtype=np.int64)
+    _fastjoin.pair_shared(sets.flat, sets.seg, rows, sets.flat, sets.seg, rows)
+    _fastjoin.covered(sets.flat, sets.seg, rows, sets.flat, sets.seg, rows,
+                      np.array([0, 1], dtype=np.int64))
+    keys = np.empty((len(texts), 2), dtype=np.uint64)
+    _fastjoin.band_keys(batch.signatures, 2, 4, keys)
+    fast_normalize(["warm up"])
+
+
+if __name__ == "__main__":
+    warm_up()

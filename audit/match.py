@@ -4,13 +4,14 @@ For every candidate ``(training doc, source doc)`` pair:
 
 * ``est_jaccard`` is the MinHash estimate; estimated containments follow from it and the
   shingle-set sizes (:func:`audit.containment.estimated_containment`).
-* Exact values (from the shingle sets) are computed for pairs found by the window join
-  (containment is decided on them), for every pair with ``verify="exact"``, and for a
-  seeded random subsample of about ``calibration_pairs`` pairs (calibration).
+* Exact values (from the shingle sets, hashed by compiled kernels) are computed for every
+  candidate: containment is decided on them, a seeded random subsample of about
+  ``calibration_pairs`` pairs calibrates the MinHash decision against them, and
+  ``verify="exact"`` decides near-duplicates on them too. They are reported for pairs
+  found by the anchor index, the calibration subsample, and with ``verify="exact"``.
 * ``near_duplicate``: Jaccard >= threshold (the estimate, or the exact value with
-  ``verify="exact"``). ``containment``: otherwise, containment in either direction >=
-  ``containment_threshold`` or at least ``shared_shingles_min`` shared shingles (exact
-  values when computed, else estimates).
+  ``verify="exact"``). ``containment``: otherwise, exact containment in either direction
+  >= ``containment_threshold`` or at least ``shared_shingles_min`` shared shingles.
 
 Per training document the overlapping fraction is the share of its shingles found in the
 union of its matched source documents (exact). Per source document the covered fraction
@@ -31,13 +32,14 @@ from tqdm import tqdm
 
 from audit.config import AuditConfig
 from audit.containment import (
-    ShingleCache,
-    covered_fraction,
+    covered_fractions,
     estimated_containment,
     estimated_jaccard,
-    exact_overlap,
+    pair_overlaps,
 )
+from audit.docs import SignatureFile, TextFile
 from audit.index import _mix64
+from audit.sign import ShingleSets, Signer, bounded_map, workers
 
 MATCH_SCHEMA = pa.schema([
     ("train_row", pa.int64()), ("source_row", pa.int64()),
@@ -76,6 +78,15 @@ class Calibration:
         out["mean_abs_error"] = self.abs_error_sum / self.sampled if self.sampled else None
         del out["abs_error_sum"]
         return out
+
+
+@dataclass(frozen=True)
+class DocFiles:
+    """One side's documents: the facts table, the texts and the signatures."""
+
+    docs: pa.Table
+    texts: TextFile
+    signatures: SignatureFile
 
 
 @dataclass
@@ -124,96 +135,96 @@ def _calibration_mask(tr: np.ndarray, sr: np.ndarray, seed: int, rate: float) ->
 class PairMatcher:
     """Runs the match stage for one source over a candidates file."""
 
-    def __init__(self, config: AuditConfig, train_docs: pa.Table, train_sigs: np.ndarray,
-                 source_docs: pa.Table, source_sigs: np.ndarray) -> None:
+    def __init__(self, config: AuditConfig, train: DocFiles, source: DocFiles,
+                 signer: Signer) -> None:
         self.config = config
-        self.train_docs = train_docs
-        self.source_docs = source_docs
-        self.train_sigs = train_sigs
-        self.source_sigs = source_sigs
-        self.train_sizes = train_docs.column("n_shingles").to_numpy()
-        self.source_sizes = source_docs.column("n_shingles").to_numpy()
-        self.train_sets = ShingleCache(config.ngram, self._texts(train_docs), 8192)
-        self.source_sets = ShingleCache(config.ngram, self._texts(source_docs), 8192)
-
-    @staticmethod
-    def _texts(table: pa.Table) -> Any:
-        col = table.column("text")
-        return lambda rows: col.take(pa.array(rows, type=pa.int64())).to_pylist()
+        self.signer = signer
+        self.train = train
+        self.source = source
+        self.train_sizes = train.docs.column("n_shingles").to_numpy()
+        self.source_sizes = source.docs.column("n_shingles").to_numpy()
 
     def run(self, candidates: Path, n_candidates: int, out: Path) -> MatchTally:
         c = self.config
         tally = MatchTally(
-            train_matched=np.zeros(self.train_docs.num_rows, dtype=bool),
-            train_overlap=np.zeros(self.train_docs.num_rows, dtype=np.float64),
-            source_matched=np.zeros(self.source_docs.num_rows, dtype=bool),
-            source_cover=np.zeros(self.source_docs.num_rows, dtype=np.float64),
+            train_matched=np.zeros(len(self.train_sizes), dtype=bool),
+            train_overlap=np.zeros(len(self.train_sizes), dtype=np.float64),
+            source_matched=np.zeros(len(self.source_sizes), dtype=bool),
+            source_cover=np.zeros(len(self.source_sizes), dtype=np.float64),
             candidates=n_candidates,
         )
         rate = min(1.0, c.calibration_pairs / n_candidates) if n_candidates else 1.0
         writer = pq.ParquetWriter(out, MATCH_SCHEMA, compression="zstd")
         bar = tqdm(total=n_candidates, desc="match", unit="pair", disable=not c.progress)
         try:
-            for t in _groups(candidates, 50_000):
-                writer.write_table(self._chunk(t, rate, tally))
+            for t, result in bounded_map(lambda t: self._chunk(t, rate), _groups(candidates,
+                                                                              20_000), workers()):
+                table, part = result
+                writer.write_table(table)
+                part.add_to(tally)
                 bar.update(t.num_rows)
         finally:
             writer.close()
             bar.close()
         return tally
 
-    def _chunk(self, t: pa.Table, rate: float, tally: MatchTally) -> pa.Table:
+    def _sets(self, side: DocFiles, rows: np.ndarray) -> tuple[ShingleSets, np.ndarray]:
+        """Exact sets of the distinct ``rows``, and each row's position among them."""
+        uniq, inverse = np.unique(rows, return_inverse=True)
+        return self.signer.shingle_sets(side.texts.take(uniq)), inverse
+
+    def _chunk(self, t: pa.Table, rate: float) -> tuple[pa.Table, _ChunkTally]:
         c = self.config
         tr = t.column("train_row").to_numpy()
         sr = t.column("source_row").to_numpy()
         via_doc = t.column("via_doc").to_numpy(zero_copy_only=False)
         via_win = t.column("via_window").to_numpy(zero_copy_only=False)
         n = len(tr)
-        est_j = estimated_jaccard(self.train_sigs[tr], self.source_sigs[sr])
+        est_j = estimated_jaccard(self.train.signatures.take(tr),
+                                  self.source.signatures.take(sr))
         st, ss = self.train_sizes[tr], self.source_sizes[sr]
         est_ts = estimated_containment(est_j, st, ss)
         est_st = estimated_containment(est_j, ss, st)
         calib = _calibration_mask(tr, sr, c.calibration_seed, rate)
-        need = via_win | calib | (c.verify == "exact")
-        ex_j = np.full(n, np.nan)
-        ex_ts = np.full(n, np.nan)
-        ex_st = np.full(n, np.nan)
-        shared = np.full(n, -1, dtype=np.int64)
-        idx = np.flatnonzero(need)
-        self.train_sets.prefetch(tr[idx].tolist())
-        self.source_sets.prefetch(sr[idx].tolist())
-        for i in idx:
-            o = exact_overlap(self.train_sets.get(int(tr[i])), self.source_sets.get(int(sr[i])))
-            ex_j[i], ex_ts[i], ex_st[i], shared[i] = o.jaccard, o.a_in_b, o.b_in_a, o.shared
-        tally.exact_checked += len(idx)
-        has_exact = need
-        j_dec = ex_j if c.verify == "exact" else est_j
-        c_ts = np.where(has_exact, ex_ts, est_ts)
-        c_st = np.where(has_exact, ex_st, est_st)
+        tsets, t_loc = self._sets(self.train, tr)
+        ssets, s_loc = self._sets(self.source, sr)
+        ex = pair_overlaps(tsets, t_loc, ssets, s_loc)
+        shown = via_win | calib | (c.verify == "exact")
+        j_dec = ex.jaccard if c.verify == "exact" else est_j
         near = j_dec >= c.threshold
-        contained = ~near & ((np.maximum(c_ts, c_st) >= c.containment_threshold)
-                             | (has_exact & (shared >= c.shared_shingles_min)))
+        contained = ~near & ((np.maximum(ex.a_in_b, ex.b_in_a) >= c.containment_threshold)
+                             | (ex.shared >= c.shared_shingles_min))
         matched = near | contained
-        self._calibrate(tally.calibration, calib, est_j, ex_j, via_doc, via_win)
-        tally.near_duplicates += int(near.sum())
-        tally.containments += int(contained.sum())
-        self._tally_docs(tally, tr, sr, matched, c_st)
+        part = _ChunkTally(exact_checked=n, near=int(near.sum()), contained=int(contained.sum()))
+        self._calibrate(part.calibration, calib, est_j, ex.jaccard, via_doc, via_win)
         m = np.flatnonzero(matched)
+        part.train_rows, part.source_rows, part.source_cover = tr[m], sr[m], ex.b_in_a[m]
+        if len(m):
+            starts = np.flatnonzero(np.r_[True, tr[m][1:] != tr[m][:-1]])
+            part.overlap_rows = tr[m][starts]
+            part.overlap = covered_fractions(tsets, t_loc[m][starts], ssets, s_loc[m],
+                                             np.r_[starts, len(m)])
         kind = np.where(near[m], "near_duplicate", "containment")
         found = np.where(via_doc[m] & via_win[m], "doc+window",
                          np.where(via_doc[m], "doc", "window"))
-        nan_to_null = lambda a: pa.array(a[m], mask=np.isnan(a[m]))  # noqa: E731
-        return pa.table({
+        hide = ~shown[m]
+
+        def exact(values: np.ndarray) -> pa.Array:
+            return pa.array(values[m], mask=hide)
+
+        table = pa.table({
             "train_row": tr[m], "source_row": sr[m], "est_jaccard": est_j[m],
             "est_containment_train_in_source": est_ts[m],
             "est_containment_source_in_train": est_st[m],
-            "exact_jaccard": nan_to_null(ex_j),
-            "exact_containment_train_in_source": nan_to_null(ex_ts),
-            "exact_containment_source_in_train": nan_to_null(ex_st),
-            "shared_shingles": pa.array(shared[m], mask=shared[m] < 0),
-            "containment_train_in_source": c_ts[m], "containment_source_in_train": c_st[m],
+            "exact_jaccard": exact(ex.jaccard),
+            "exact_containment_train_in_source": exact(ex.a_in_b),
+            "exact_containment_source_in_train": exact(ex.b_in_a),
+            "shared_shingles": exact(ex.shared),
+            "containment_train_in_source": ex.a_in_b[m],
+            "containment_source_in_train": ex.b_in_a[m],
             "match_kind": kind, "found_by": found,
         }, schema=MATCH_SCHEMA)
+        return table, part
 
     def _calibrate(self, cal: Calibration, calib: np.ndarray, est_j: np.ndarray,
                    ex_j: np.ndarray, via_doc: np.ndarray, via_win: np.ndarray) -> None:
@@ -230,17 +241,28 @@ class PairMatcher:
         cal.exact_positive_in_window_pairs += int(win_pos.sum())
         cal.exact_positive_missed_by_lsh += int((win_pos & ~(via_doc & pred)).sum())
 
-    def _tally_docs(self, tally: MatchTally, tr: np.ndarray, sr: np.ndarray,
-                    matched: np.ndarray, c_st: np.ndarray) -> None:
-        m = np.flatnonzero(matched)
-        if len(m) == 0:
-            return
-        tally.train_matched[tr[m]] = True
-        np.maximum.at(tally.source_cover, sr[m], c_st[m])
-        tally.source_matched[sr[m]] = True
-        self.train_sets.prefetch(tr[m].tolist())
-        self.source_sets.prefetch(sr[m].tolist())
-        for row in np.unique(tr[m]):
-            srcs = sr[m][tr[m] == row]
-            tally.train_overlap[row] = covered_fraction(
-                self.train_sets.get(int(row)), [self.source_sets.get(int(s)) for s in srcs])
+
+@dataclass
+class _ChunkTally:
+    """One chunk's contribution to a :class:`MatchTally` (built in a worker thread)."""
+
+    exact_checked: int = 0
+    near: int = 0
+    contained: int = 0
+    calibration: Calibration = field(default_factory=Calibration)
+    train_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    source_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    source_cover: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    overlap_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    overlap: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+
+    def add_to(self, tally: MatchTally) -> None:
+        tally.exact_checked += self.exact_checked
+        tally.near_duplicates += self.near
+        tally.containments += self.contained
+        for name, value in self.calibration.__dict__.items():
+            setattr(tally.calibration, name, getattr(tally.calibration, name) + value)
+        tally.train_matched[self.train_rows] = True
+        tally.source_matched[self.source_rows] = True
+        np.maximum.at(tally.source_cover, self.source_rows, self.source_cover)
+        tally.train_overlap[self.overlap_rows] = self.overlap

@@ -164,3 +164,41 @@ def plant(source: list[SourceDoc], pool: list[str], counts: dict[str, int], seed
         shuffled.rows.append({"id": f"train-{new_id:06d}", **out.rows[i]})
         shuffled.labels.append({"id": f"train-{new_id:06d}", **out.labels[i]})
     return shuffled
+
+
+def unrelated_pool(paragraphs: list[str], source_texts: list[str], ngram: int = 8) -> list[str]:
+    """The paragraphs that share no ``ngram``-word run with any source text (or each other).
+
+    Use it to build the "unrelated" prose of a planted set from a corpus that the source was
+    itself made from.
+    """
+    seen: set[tuple[str, ...]] = set()
+    for text in source_texts:
+        toks = words(text)
+        seen.update(tuple(toks[i : i + ngram]) for i in range(max(1, len(toks) - ngram + 1)))
+    pool: list[str] = []
+    for p in paragraphs:
+        toks = words(p)
+        grams = {tuple(toks[i : i + ngram]) for i in range(max(1, len(toks) - ngram + 1))}
+        if grams & seen:
+            continue
+        seen |= grams
+        pool.append(p)
+    return pool
+
+
+def distinct_docs(docs: list[SourceDoc], ngram: int = 8) -> list[SourceDoc]:
+    """The documents that share no ``ngram``-word run with any other document.
+
+    Planting only from these keeps the truth exact: a copy of one page then overlaps no
+    other page of the source.
+    """
+    owners: dict[tuple[str, ...], set[str]] = {}
+    grams_of: dict[str, set[tuple[str, ...]]] = {}
+    for d in docs:
+        toks = words(d.text)
+        grams = {tuple(toks[i : i + ngram]) for i in range(max(1, len(toks) - ngram + 1))}
+        grams_of[d.doc_id] = grams
+        for g in grams:
+            owners.setdefault(g, set()).add(d.doc_id)
+    return [d for d in docs if all(len(owners[g]) == 1 for g in grams_of[d.doc_id])]

@@ -236,7 +236,7 @@ class JsonlTrainingReader:
                     yield lineno, rec
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
             raise CorruptInputError(
-                f"{self.file.path}: unreadable JSON Lines at line {lineno + 1} "
+                f"{self.file.path}: unreadable JSON Lines at line {max(lineno, 1)} "
                 f"({type(exc).__name__}: {exc}); fix or remove the file"
             ) from exc
         except Exception as exc:  # zstandard.ZstdError has no common base with the above

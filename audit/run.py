@@ -1,11 +1,14 @@
-"""Stage orchestration: read, sign, index (join), match, estimate, report.
+"""Stage orchestration: read and sign, index (join), match, estimate, report.
 
 Each stage hands off files in ``DATA/audits/<run>/work/``; the source side is signed once
-per snapshot and signing configuration and cached under ``DATA/signatures/``.
+per snapshot and signing configuration and cached under ``DATA/signatures/``. Reading and
+signing the training set are one streaming pass (timing ``read``); ``sign`` in the timings
+is the signer's share of it (summed over its threads).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,15 +22,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.config import AuditConfig
-from audit.docs import SignatureFile, open_doc_table
+from audit.docs import SignatureFile, TextFile, open_doc_table
 from audit.index import BandWriter, JoinSettings, candidate_join, connect
-from audit.match import PairMatcher
+from audit.match import DocFiles, PairMatcher
 from audit.outputs import MATCH_COLUMNS, RunFolder
 from audit.readers import resolve_inputs
 from audit.sign import make_signer, signer_name
-from audit.source import SourceSide, prepare_source, window_signature_batches
+from audit.source import SourceSide, prepare_source
 from audit.summary import credit_threads, summary_row
-from audit.training import read_stage, sign_stage
+from audit.training import TRAIN_TEXTS, read_stage
 from audit.views import MATCH_TYPES, arrow_schema
 from commons.provenance import file_fingerprint
 from commons.store import DataDir
@@ -89,24 +92,29 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
                 "signature_cache": str(side.cache_dir), "cache_hit": side.cache_hit,
                 "counts": side.counts})
     with _timed(run, "read"):
-        read = read_stage(config, files, work)
+        read, signed = read_stage(config, files, work, signer)
         run.meta["read"] = read.to_dict()
-    with _timed(run, "sign"):
-        run.meta["sign"] = sign_stage(config, signer, work).__dict__
+        run.meta["sign"] = signed.__dict__
+    run.meta["timings"]["sign"] = signed.seconds
     train_docs = open_doc_table(work / "train_docs.arrow")
-    train_sigs = SignatureFile(work / "train_signatures.u32", config.num_perm).open()
-    con = connect(JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads))
+    train = DocFiles(train_docs, TextFile(work / TRAIN_TEXTS),
+                     SignatureFile(work / "train_signatures.u32", config.num_perm))
+    join = JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads)
     summaries: list[dict[str, Any]] = []
     match_tables: list[pa.Table] = []
     for side in sides:
         sdir = work / f"source={side.name}"
         sdir.mkdir()
         with _timed(run, f"index:{side.name}"):
-            n_cand = _index(config, side, sdir, work, con)
+            con = connect(join)  # one per join: DuckDB keeps its buffers until closed
+            try:
+                n_cand = _index(config, side, sdir, work, con)
+            finally:
+                con.close()
         source_docs = open_doc_table(side.docs_path)
         with _timed(run, f"match:{side.name}"):
-            matcher = PairMatcher(config, train_docs, train_sigs, source_docs,
-                                  side.doc_signatures(config.num_perm))
+            source = DocFiles(source_docs, side.texts, side.doc_signatures(config.num_perm))
+            matcher = PairMatcher(config, train, source, signer)
             tally = matcher.run(sdir / "candidates.parquet", n_cand, sdir / "matches.parquet")
         with _timed(run, f"estimate:{side.name}"):
             credited = credit_threads(source_docs, tally, config.containment_threshold)
@@ -117,7 +125,6 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
                                                   "posts_credited_by_thread": credited}
             match_tables.append(_decorate(config, side, train_docs, source_docs,
                                           pq.read_table(sdir / "matches.parquet")))
-    con.close()
     with _timed(run, "report"):
         schema = arrow_schema(MATCH_TYPES)
         matches = pa.concat_tables([m.cast(schema) for m in match_tables]) if match_tables \
@@ -132,27 +139,35 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
 
 
 def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path, con: Any) -> int:
-    """Write the source's band tables and join them with the training ones."""
-    db, dr = config.doc_lsh
-    wb, wr = config.window_lsh
-    sizes = open_doc_table(side.docs_path).column("n_shingles").to_numpy()
-    sigs = side.doc_signatures(config.num_perm)
-    live = np.flatnonzero(sizes > 0)
-    docs = BandWriter(sdir / "doc_bands.parquet", db, dr)
-    for lo in range(0, len(live), 100_000):
-        rows = live[lo : lo + 100_000]
-        docs.add(rows.astype(np.int64), np.asarray(sigs[rows]))
-    docs.close()
-    wins = BandWriter(sdir / "window_bands.parquet", wb, wr)
-    for rows, wsig in window_signature_batches(side, config.num_perm):
-        wins.add(rows, wsig)
-    wins.close()
+    """Join the source's band table and anchors with the training side's."""
     return candidate_join(
         con,
-        (work / "train_doc_bands.parquet", sdir / "doc_bands.parquet"),
-        (work / "train_window_bands.parquet", sdir / "window_bands.parquet"),
+        (work / "train_doc_bands.parquet", source_bands(config, side)),
+        (work / "train_anchors.parquet", side.anchors_path),
         sdir / "candidates.parquet",
     )
+
+
+def source_bands(config: AuditConfig, side: SourceSide) -> Path:
+    """The source's band table for this audit's layout: cached, else built into the cache."""
+    bands, rows = config.doc_lsh
+    path = side.bands_path(bands, rows)
+    if path.exists():
+        return path
+    sizes = open_doc_table(side.docs_path).column("n_shingles").to_numpy()
+    sigs = side.doc_signatures(config.num_perm)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    writer = BandWriter(tmp, bands, rows)
+    try:
+        step = 100_000
+        for lo in range(0, len(sizes), step):
+            live = np.flatnonzero(sizes[lo : lo + step] > 0)
+            writer.add(live.astype(np.int64) + lo, sigs.read(lo, lo + step)[live])
+        writer.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,

@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -31,23 +34,40 @@ from audit.docs import (
     SOURCE_DOC_SCHEMA,
     DocTableWriter,
     SignatureFile,
+    TextFile,
     signature_array,
     signature_schema,
     write_signature_parquet,
 )
 from audit.exceptions import SignatureCacheError
-from audit.sign import Signer, signer_name, window_starts
+from audit.index import AnchorWriter, BandWriter, band_table
+from audit.sign import (
+    SignedBatch,
+    Signer,
+    anchor_window,
+    bounded_map,
+    shingle_positions,
+    signer_name,
+    workers,
+)
 from commons.catalog import sql_literal
 from commons.fsutil import atomic_write_json, fsync_dir
-from commons.normalize import words
 from commons.provenance import iso, library_versions, utcnow
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
 
 META_NAME = "_meta.json"
 DOCS_NAME = "docs.arrow"
+TEXTS_NAME = "texts.bin"
 DOC_SIGS_NAME = "doc_signatures.parquet"
 DOC_SIGS_RAW = "doc_signatures.u32"
-WINDOW_SIGS_NAME = "window_signatures.parquet"
+ANCHORS_NAME = "anchors.parquet"
+#: Version of the cache folder's layout; a cache of another layout is rebuilt.
+LAYOUT = 4
+
+
+def bands_name(bands: int, rows: int) -> str:
+    """File name of a cached band table (one per LSH layout)."""
+    return f"doc_bands-{bands}x{rows}.parquet"
 
 
 @dataclass
@@ -69,11 +89,19 @@ class SourceSide:
         return self.cache_dir / DOCS_NAME
 
     @property
-    def window_sigs_path(self) -> Path:
-        return self.cache_dir / WINDOW_SIGS_NAME
+    def texts(self) -> TextFile:
+        return TextFile(self.cache_dir / TEXTS_NAME)
 
-    def doc_signatures(self, num_perm: int) -> np.ndarray:
-        return SignatureFile(self.cache_dir / DOC_SIGS_RAW, num_perm).open()
+    def bands_path(self, bands: int, rows: int) -> Path:
+        """The LSH band table of the documents for a (bands, rows) layout."""
+        return self.cache_dir / bands_name(bands, rows)
+
+    @property
+    def anchors_path(self) -> Path:
+        return self.cache_dir / ANCHORS_NAME
+
+    def doc_signatures(self, num_perm: int) -> SignatureFile:
+        return SignatureFile(self.cache_dir / DOC_SIGS_RAW, num_perm)
 
     @property
     def license(self) -> str | None:
@@ -81,119 +109,165 @@ class SourceSide:
         return lic.get("spdx") or lic.get("text")
 
 
-def _docs_sql(parts: list[Path]) -> tuple[str, str]:
+_UNIT_COLUMNS = ("doc_id", "kind", "url", "title", "license", "parent_id", "text")
+_FLAG_COLUMNS = ("is_redirect", "is_deleted")
+
+
+def _threads_sql(parts: list[Path]) -> str:
+    """Thread documents of forum posts (see the module doc), ordered by thread id."""
     files = "[" + ", ".join(sql_literal(str(p)) for p in parts) + "]"
-    base = f"read_parquet({files}, union_by_name=true)"
     live = (
-        f"SELECT * FROM {base} WHERE NOT coalesce(is_redirect, false) "
-        "AND NOT coalesce(is_deleted, false) AND text IS NOT NULL AND trim(text) <> ''"
+        f"SELECT * FROM read_parquet({files}, union_by_name=true) "
+        "WHERE NOT coalesce(is_redirect, false) AND NOT coalesce(is_deleted, false) "
+        "AND text IS NOT NULL AND trim(text) <> ''"
     )
-    docs = (
-        f"WITH live AS ({live}), "
-        "units AS (SELECT doc_id, kind, url, title, license, parent_id, true AS is_unit, text "
-        "FROM live), "
-        "threads AS (SELECT parent_id AS doc_id, 'thread' AS kind, "
+    return (
+        f"WITH live AS ({live}) "
+        "SELECT parent_id AS doc_id, 'thread' AS kind, "
         "arg_min(url, coalesce(position, 0)) AS url, "
         "arg_min(title, coalesce(position, 0)) AS title, "
         "arg_min(license, coalesce(position, 0)) AS license, "
-        "CAST(NULL AS VARCHAR) AS parent_id, false AS is_unit, "
+        "CAST(NULL AS VARCHAR) AS parent_id, "
         "string_agg(text, chr(10) || chr(10) ORDER BY position, doc_id) AS text "
         "FROM live WHERE kind = 'post' AND parent_id IS NOT NULL "
         "AND parent_id NOT IN (SELECT doc_id FROM live WHERE kind = 'thread') "
-        "GROUP BY parent_id HAVING count(*) >= 2) "
-        "SELECT * FROM (SELECT * FROM units UNION ALL SELECT * FROM threads) "
-        "ORDER BY is_unit DESC, doc_id"
+        "GROUP BY parent_id HAVING count(*) >= 2 ORDER BY parent_id"
     )
-    counts = (
-        "SELECT count(*), count(*) FILTER (WHERE coalesce(is_redirect, false)), "
-        "count(*) FILTER (WHERE coalesce(is_deleted, false) AND NOT coalesce(is_redirect, false)), "
-        "count(*) FILTER (WHERE NOT coalesce(is_redirect, false) "
-        "AND NOT coalesce(is_deleted, false) AND (text IS NULL OR trim(text) = '')) "
-        f"FROM {base}"
-    )
-    return docs, counts
+
+
+class _SnapshotRows:
+    """The auditable rows of a snapshot's part files, in file order, then its threads."""
+
+    def __init__(self, config: AuditConfig, parts: list[Path], tmp: Path) -> None:
+        self.config = config
+        self.parts = parts
+        self.tmp = tmp
+        self.counts = {"rows": 0, "redirects": 0, "deleted": 0, "empty": 0, "units": 0,
+                       "threads": 0, "anchors": 0}
+        self._posts = False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for part in self.parts:
+            pf = pq.ParquetFile(part)
+            names = set(pf.schema_arrow.names)
+            cols = [c for c in (*_UNIT_COLUMNS, *_FLAG_COLUMNS) if c in names]
+            for rb in pf.iter_batches(batch_size=self.config.batch_size, columns=cols):
+                yield self._units(pa.Table.from_batches([rb]))
+        if self._posts:
+            yield from self._threads()
+
+    def _flag(self, table: pa.Table, name: str) -> pa.ChunkedArray:
+        if name not in table.column_names:
+            return pa.chunked_array([pa.array([False] * table.num_rows)])
+        return pc.fill_null(table.column(name), False)
+
+    def _units(self, table: pa.Table) -> pa.RecordBatch:
+        redirect = self._flag(table, "is_redirect")
+        deleted = pc.and_(self._flag(table, "is_deleted"), pc.invert(redirect))
+        live = pc.and_(pc.invert(redirect), pc.invert(deleted))
+        has_text = pc.is_valid(table.column("text"))
+        c = self.counts
+        c["rows"] += table.num_rows
+        c["redirects"] += int(pc.sum(redirect).as_py() or 0)
+        c["deleted"] += int(pc.sum(deleted).as_py() or 0)
+        c["empty"] += int(pc.sum(pc.and_(live, pc.invert(has_text))).as_py() or 0)
+        kept = table.filter(pc.and_(live, has_text))
+        for name in _UNIT_COLUMNS:
+            if name not in kept.column_names:
+                kept = kept.append_column(name, pa.nulls(kept.num_rows, pa.string()))
+        if not self._posts and kept.num_rows:
+            posts = pc.and_(pc.equal(kept.column("kind"), "post"),
+                            pc.is_valid(kept.column("parent_id")))
+            self._posts = bool(pc.any(posts).as_py())
+        unit = pa.array(np.ones(kept.num_rows, dtype=bool))
+        return _shape(kept, unit)
+
+    def _threads(self) -> Iterator[pa.RecordBatch]:
+        con = duckdb.connect(":memory:")
+        con.execute(f"SET memory_limit = {sql_literal(self.config.memory_limit)}")
+        con.execute(f"SET temp_directory = {sql_literal(str(self.tmp / 'duckdb_tmp'))}")
+        try:
+            reader: Any = con.sql(_threads_sql(self.parts)).to_arrow_reader(
+                self.config.batch_size)
+            for rb in reader:
+                t = pa.Table.from_batches([rb])
+                yield _shape(t, pa.array(np.zeros(t.num_rows, dtype=bool)))
+        finally:
+            con.close()
+
+
+def _shape(table: pa.Table, is_unit: pa.Array) -> pa.RecordBatch:
+    cols = {name: table.column(name).cast(pa.string()).combine_chunks()
+            for name in _UNIT_COLUMNS}
+    cols["is_unit"] = is_unit
+    return pa.record_batch(cols)
 
 
 def _build(config: AuditConfig, signer: Signer, manifest: SnapshotManifest, parts: list[Path],
            out: Path) -> dict[str, int]:
-    """Write docs, document and window signatures of one snapshot into ``out``."""
-    docs_sql, counts_sql = _docs_sql(parts)
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit = {sql_literal(config.memory_limit)}")
-    con.execute(f"SET temp_directory = {sql_literal(str(out / 'duckdb_tmp'))}")
-    row = con.execute(counts_sql).fetchall()[0]
-    counts = {"rows": int(row[0]), "redirects": int(row[1]), "deleted": int(row[2]),
-              "empty": int(row[3]), "units": 0, "threads": 0, "windows": 0}
+    """Write docs, document signatures and anchors of one snapshot into ``out``."""
+    rows_of = _SnapshotRows(config, parts, out)
     docs = DocTableWriter(out / DOCS_NAME, SOURCE_DOC_SCHEMA)
+    texts = TextFile(out / TEXTS_NAME).writer()
     raw = SignatureFile(out / DOC_SIGS_RAW, config.num_perm).writer()
     doc_pq = write_signature_parquet(out / DOC_SIGS_NAME, config.num_perm)
-    win_pq = write_signature_parquet(out / WINDOW_SIGS_NAME, config.num_perm, with_start=True)
-    reader: Any = con.sql(docs_sql).to_arrow_reader(config.batch_size)
+    anchors = AnchorWriter(out / ANCHORS_NAME, anchor_window(config))
+    n_bands, n_rows = config.doc_lsh
+    bands = BandWriter(out / bands_name(n_bands, n_rows), n_bands, n_rows)
     bar = tqdm(desc=f"sign {manifest.source}", unit="doc", disable=not config.progress)
+    counts = rows_of.counts
     next_row = 0
-    for rb in reader:
-        cols = rb.to_pydict()
-        texts = cols["text"]
-        toks = [words(t) for t in texts]
-        n = len(texts)
-        rows = np.arange(next_row, next_row + n, dtype=np.int64)
-        next_row += n
-        n_shingles = [_unique_shingles(t, config.ngram) for t in toks]
-        sigs = signer.sign(texts)
-        w_rows: list[int] = []
-        w_starts: list[int] = []
-        w_texts: list[str] = []
-        for i, t in enumerate(toks):
-            if n_shingles[i] == 0:
-                continue
-            for s in window_starts(len(t), config.window_words, config.source_window_step):
-                w_rows.append(int(rows[i]))
-                w_starts.append(s)
-                w_texts.append(" ".join(t[s : s + config.window_words]))
-        for i, unit in enumerate(cols["is_unit"]):
-            if n_shingles[i] == 0:
-                counts["empty"] += 1
-            elif unit:
-                counts["units"] += 1
-            else:
-                counts["threads"] += 1
-        cols.update(row=rows, n_words=[len(t) for t in toks], n_shingles=n_shingles)
-        docs.add(cols)
-        raw.add(sigs)
-        doc_pq.write_table(_sig_table(config.num_perm, rows, sigs))
-        if w_texts:
-            wsig = signer.sign(w_texts)
-            win_pq.write_table(_sig_table(config.num_perm, np.asarray(w_rows, dtype=np.int64),
-                                          wsig, np.asarray(w_starts, dtype=np.int32)))
-            counts["windows"] += len(w_texts)
-        bar.update(n)
-    bar.close()
-    con.close()
-    docs.close()
-    raw.close()
-    doc_pq.close()
-    win_pq.close()
-    shutil.rmtree(out / "duckdb_tmp", ignore_errors=True)
+
+    def job(item: tuple[pa.RecordBatch, int]) -> tuple[SignedBatch, pa.Table]:
+        table, base = item
+        signed = signer.sign_batch(table.column("text"))
+        live = np.flatnonzero(signed.n_shingles > 0)
+        return signed, band_table(live + base, signed.signatures[live], n_bands, n_rows)
+
+    try:
+        for (table, _), (signed, band_rows) in bounded_map(job, _numbered(rows_of), workers()):
+            n = table.num_rows
+            rows = np.arange(next_row, next_row + n, dtype=np.int64)
+            next_row += n
+            bands.add_table(band_rows)
+            live = signed.n_shingles > 0
+            unit = table.column("is_unit").to_numpy(zero_copy_only=False)
+            counts["empty"] += int((~live).sum())
+            counts["units"] += int((live & unit).sum())
+            counts["threads"] += int((live & ~unit).sum())
+            cols = {name: table.column(name) for name in table.column_names}
+            cols.update(row=rows, n_words=signed.n_words, n_shingles=signed.n_shingles)
+            docs.add(cols)
+            texts.add(table.column("text"))
+            raw.add(signed.signatures)
+            doc_pq.write_table(_sig_table(config.num_perm, rows, signed.signatures))
+            anchors.add(signed.anchor_rows + next_row - n, signed.anchors,
+                        shingle_positions(signed.n_words[signed.anchor_rows], config.ngram))
+            bar.update(n)
+    finally:
+        bar.close()
+        docs.close()
+        texts.close()
+        raw.close()
+        doc_pq.close()
+        anchors.close()
+        bands.close()
+        shutil.rmtree(out / "duckdb_tmp", ignore_errors=True)
+    counts["anchors"] = anchors.count
     return counts
 
 
-def _unique_shingles(tokens: list[str], ngram: int) -> int:
-    if not tokens:
-        return 0
-    if len(tokens) <= ngram:
-        return 1
-    return len({tuple(tokens[i : i + ngram]) for i in range(len(tokens) - ngram + 1)})
+def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Each batch with the row id of its first document."""
+    base = 0
+    for b in batches:
+        yield b, base
+        base += b.num_rows
 
 
-def _sig_table(num_perm: int, rows: np.ndarray, sigs: np.ndarray,
-               starts: np.ndarray | None = None) -> Any:
-    import pyarrow as pa
-
-    cols: dict[str, Any] = {"row": rows}
-    if starts is not None:
-        cols["start"] = starts
-    cols["signature"] = signature_array(sigs)
-    return pa.table(cols, schema=signature_schema(num_perm, starts is not None))
+def _sig_table(num_perm: int, rows: np.ndarray, sigs: np.ndarray) -> pa.Table:
+    cols: dict[str, Any] = {"row": rows, "signature": signature_array(sigs)}
+    return pa.table(cols, schema=signature_schema(num_perm))
 
 
 def cache_dir(data: DataDir, config: AuditConfig, source: str, snapshot_id: str) -> Path:
@@ -225,7 +299,8 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
     manifest = store.latest_complete(source)
     target = cache_dir(data, config, source, manifest.snapshot_id)
     meta = _read_meta(target)
-    if meta is not None and meta.get("signing_params") == config.signing_params():
+    if (meta is not None and meta.get("signing_params") == config.signing_params()
+            and meta.get("layout") == LAYOUT):
         return SourceSide(source, manifest, target, True, dict(meta["counts"]))
     parts = store.part_files(source, manifest.snapshot_id)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -234,12 +309,12 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
     try:
         counts = _build(config, signer, manifest, parts, tmp) if parts else {
             "rows": 0, "redirects": 0, "deleted": 0, "empty": 0, "units": 0, "threads": 0,
-            "windows": 0}
+            "anchors": 0}
         if not parts:
             _empty_cache(config, tmp)
         atomic_write_json(tmp / META_NAME, {
             "source": source, "snapshot_id": manifest.snapshot_id,
-            "signing_params": config.signing_params(), "counts": counts,
+            "signing_params": config.signing_params(), "layout": LAYOUT, "counts": counts,
             "signer": signer_name(signer), "created_at": iso(utcnow()),
             "versions": library_versions(),
         })
@@ -254,15 +329,8 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
 
 def _empty_cache(config: AuditConfig, out: Path) -> None:
     DocTableWriter(out / DOCS_NAME, SOURCE_DOC_SCHEMA).close()
+    TextFile(out / TEXTS_NAME).writer().close()
     SignatureFile(out / DOC_SIGS_RAW, config.num_perm).writer().close()
     write_signature_parquet(out / DOC_SIGS_NAME, config.num_perm).close()
-    write_signature_parquet(out / WINDOW_SIGS_NAME, config.num_perm, with_start=True).close()
-
-
-def window_signature_batches(side: SourceSide, num_perm: int) -> Any:
-    """Iterate ``(rows, signatures)`` of the source's windows in Parquet row groups."""
-    from audit.docs import signatures_of
-
-    pf = pq.ParquetFile(side.window_sigs_path)
-    for rb in pf.iter_batches(batch_size=65536, columns=["row", "signature"]):
-        yield rb.column(0).to_numpy(), signatures_of(rb.column(1), num_perm)
+    AnchorWriter(out / ANCHORS_NAME, anchor_window(config)).close()
+    BandWriter(out / bands_name(*config.doc_lsh), *config.doc_lsh).close()

@@ -1,41 +1,57 @@
-"""Training side: the read stage (with optional sampling) and the sign stage.
+"""Training side: one streaming pass that reads (with optional sampling) and signs.
 
-Read: stream every input file in batches, keep a uniform random sample if asked, and write
-``work/train_docs.arrow`` (row, id, n_words, n_shingles, text). Null, non-string and
-empty texts (no shingles after normalisation) are counted; empty ones are kept as rows
-with ``n_shingles = 0`` and never indexed.
+Reading and signing are one pass over the data, so no text is decoded twice: each batch
+is read as an Arrow column (Parquet) or built from the reader's rows (JSON Lines, Arrow),
+signed by the signer in a worker thread (the compiled kernels release the GIL), and
+written to ``work/``:
+
+* ``train_docs.arrow`` (row, id, n_words, n_shingles), memory-mapped later;
+* ``train_texts.bin`` (+ ``.offsets``): the texts, read back by row;
+* ``train_signatures.u32``: raw ``uint32[n, num_perm]`` signatures;
+* ``train_doc_bands.parquet``: LSH band keys of the non-empty documents;
+* ``train_anchors.parquet``: (row, h) winnowing anchors (the containment index).
+
+Null, non-string and empty texts (no shingles after normalisation) are counted; they are
+kept as rows with ``n_shingles = 0`` and never indexed.
 
 Sampling (``--sample N --seed S``) is two-pass by count: the first pass counts rows (free
 for Parquet), then ``numpy.random.default_rng(S).choice(rows, N, replace=False)`` picks row
 positions, and the second pass keeps them. Memory is O(N) positions whatever the size.
-
-Sign: document signatures to ``work/train_signatures.u32`` and band tables of documents
-and of non-overlapping windows to ``work/train_doc_bands.parquet`` and
-``work/train_window_bands.parquet``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from audit.config import AuditConfig
-from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, iter_doc_batches
-from audit.exceptions import EmptyTrainingSetError
-from audit.index import BandWriter
-from audit.readers import InputFile, RawBatch, open_reader
-from audit.sign import Signer, window_starts
-from commons.normalize import words
+from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
+from audit.exceptions import CorruptInputError, EmptyTrainingSetError
+from audit.index import AnchorWriter, BandWriter, band_table
+from audit.readers import InputFile, ParquetTrainingReader, TrainingReader, open_reader
+from audit.sign import (
+    SignedBatch,
+    Signer,
+    anchor_window,
+    bounded_map,
+    shingle_positions,
+    workers,
+)
+
+TRAIN_TEXTS = "train_texts.bin"
 
 
 @dataclass
 class ReadStats:
-    """What the read stage saw."""
+    """What the read pass saw."""
 
     files: int = 0
     population_rows: int = 0
@@ -52,18 +68,98 @@ class ReadStats:
         return dict(self.__dict__)
 
 
+@dataclass
+class SignStats:
+    """What signing produced (``windows``: texts signed besides documents; none since the
+    containment index uses anchors)."""
+
+    documents: int = 0
+    windows: int = 0
+    anchors: int = 0
+    doc_band_rows: int = 0
+    seconds: float = 0.0
+    workers: int = 1
+
+
+@dataclass
+class ArrowBatch:
+    """Ids and texts of consecutive rows of one file, as Arrow columns."""
+
+    ids: pa.Array
+    texts: pa.Array
+    non_string: np.ndarray | None = None
+
+    @property
+    def non_strings(self) -> int:
+        return 0 if self.non_string is None else int(self.non_string.sum())
+
+
 def _sample_positions(total: int, sample: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(total, size=sample, replace=False)).astype(np.int64)
 
 
-def _batches(files: list[InputFile], config: AuditConfig, stats: ReadStats) -> Iterator[RawBatch]:
+def _parquet_ids(reader: ParquetTrainingReader, rb: pa.RecordBatch, start: int) -> pa.Array:
+    """The id column as strings; missing ids become ``<file>#<row>`` as in audit.readers."""
+    n = rb.num_rows
+    ids = rb.column(reader.id_column) if reader.id_column else None
+    if ids is not None and ids.null_count == 0 and (
+            pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)
+            or pa.types.is_integer(ids.type)):
+        return ids.cast(pa.string())
+    name = reader.file.path.name
+    values = ids.to_pylist() if ids is not None else [None] * n
+    return pa.array([f"{name}#{start + i}" if v is None else str(v)
+                     for i, v in enumerate(values)], pa.string())
+
+
+def _parquet_batches(reader: ParquetTrainingReader, batch_size: int) -> Iterator[ArrowBatch]:
+    """Arrow batches straight from the file's row groups (no per-row Python objects)."""
+    path = reader.file.path
+    cols = [reader.text_column] + ([reader.id_column] if reader.id_column else [])
+    start = 0
+    try:
+        for rb in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=cols):
+            ids = _parquet_ids(reader, rb, start)
+            texts = rb.column(reader.text_column)
+            if pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type):
+                yield ArrowBatch(ids, texts)
+            else:
+                yield _rows_batch(ids, texts.to_pylist())
+            start += rb.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptInputError(
+            f"{path}: unreadable Parquet data after row {start} ({exc}); "
+            "re-export or remove the file"
+        ) from exc
+
+
+def _rows_batch(ids: Any, texts: list[Any]) -> ArrowBatch:
+    """An ArrowBatch from Python values; non-strings become nulls (and are flagged)."""
+    mask = np.fromiter((t is not None and not isinstance(t, str) for t in texts), np.bool_,
+                       len(texts))
+    if mask.any():
+        texts = [t if isinstance(t, str) else None for t in texts]
+    if not isinstance(ids, pa.Array):
+        ids = pa.array(ids, pa.string())
+    return ArrowBatch(ids, pa.array(texts, pa.large_string()), mask if mask.any() else None)
+
+
+def _file_batches(reader: TrainingReader, batch_size: int) -> Iterator[ArrowBatch]:
+    if isinstance(reader, ParquetTrainingReader):
+        yield from _parquet_batches(reader, batch_size)
+        return
+    for raw in reader.batches(batch_size):
+        yield _rows_batch(raw.ids, raw.texts)
+
+
+def _batches(files: list[InputFile], config: AuditConfig,
+             stats: ReadStats) -> Iterator[ArrowBatch]:
     readers = [open_reader(f, config.text_column, config.id_column) for f in files]
     stats.files = len(readers)
     keep: np.ndarray | None = None
     if config.sample is not None:
-        counts = [r.count_rows() for r in readers]
-        total = int(sum(counts))
+        total = int(sum(r.count_rows() for r in readers))
         stats.population_rows = total
         if config.sample < total:
             keep = _sample_positions(total, config.sample, config.sample_seed)
@@ -71,16 +167,18 @@ def _batches(files: list[InputFile], config: AuditConfig, stats: ReadStats) -> I
     offset = 0
     for r in readers:
         rows_in_file = 0
-        for batch in r.batches(config.batch_size):
+        for batch in _file_batches(r, config.batch_size):
             n = len(batch.texts)
             rows_in_file += n
             if keep is not None:
                 lo, hi = np.searchsorted(keep, [offset, offset + n])
-                idx = (keep[lo:hi] - offset).tolist()
+                idx = keep[lo:hi] - offset
                 offset += n
-                if not idx:
+                if not len(idx):
                     continue
-                batch = RawBatch([batch.ids[i] for i in idx], [batch.texts[i] for i in idx])
+                mask = batch.non_string[idx] if batch.non_string is not None else None
+                batch = ArrowBatch(batch.ids.take(pa.array(idx)),
+                                   batch.texts.take(pa.array(idx)), mask)
             else:
                 offset += n
             yield batch
@@ -89,45 +187,87 @@ def _batches(files: list[InputFile], config: AuditConfig, stats: ReadStats) -> I
         stats.population_rows = offset
 
 
-def read_stage(config: AuditConfig, files: list[InputFile], work: Path) -> ReadStats:
-    """Write ``work/train_docs.arrow`` from the inputs; return the counts.
+class _Outputs:
+    """The files one pass writes; closed together."""
+
+    def __init__(self, config: AuditConfig, work: Path) -> None:
+        bands, rows = config.doc_lsh
+        self.docs = DocTableWriter(work / "train_docs.arrow", TRAIN_DOC_SCHEMA)
+        self.texts = TextFile(work / TRAIN_TEXTS).writer()
+        self.sigs = SignatureFile(work / "train_signatures.u32", config.num_perm).writer()
+        self.bands = BandWriter(work / "train_doc_bands.parquet", bands, rows)
+        self.anchors = AnchorWriter(work / "train_anchors.parquet", anchor_window(config))
+
+    def close(self) -> None:
+        self.docs.close()
+        self.texts.close()
+        self.sigs.close()
+        self.bands.close()
+        self.anchors.close()
+
+
+def _sign(signer: Signer, texts: pa.Array, base: int, bands: int,
+          rows: int) -> tuple[SignedBatch, pa.Table, float]:
+    """Sign one batch whose first row is ``base``; its band table and anchors use row ids."""
+    t0 = time.perf_counter()
+    signed = signer.sign_batch(texts)
+    live = np.flatnonzero(signed.n_shingles > 0)
+    table = band_table(live + base, signed.signatures[live], bands, rows)
+    signed.anchor_rows += base
+    return signed, table, time.perf_counter() - t0
+
+
+def _with_base(batches: Iterator[ArrowBatch]) -> Iterator[tuple[ArrowBatch, int]]:
+    base = 0
+    for b in batches:
+        yield b, base
+        base += len(b.texts)
+
+
+def read_stage(config: AuditConfig, files: list[InputFile], work: Path,
+               signer: Signer) -> tuple[ReadStats, SignStats]:
+    """Read, sign and write the training side (see the module doc); return the counts.
 
     Raises:
         EmptyTrainingSetError: no row has text with at least one word.
     """
     stats = ReadStats()
-    out = DocTableWriter(work / "train_docs.arrow", TRAIN_DOC_SCHEMA)
-    bar = tqdm(desc="read training set", unit="doc", disable=not config.progress)
+    sign = SignStats(workers=workers())
+    out = _Outputs(config, work)
+    bands, rows = config.doc_lsh
+    bar = tqdm(desc="read and sign training set", unit="doc", disable=not config.progress)
     row = 0
+
+    def job(item: tuple[ArrowBatch, int]) -> tuple[SignedBatch, pa.Table, float]:
+        return _sign(signer, item[0].texts, item[1], bands, rows)
+
     try:
-        for batch in _batches(files, config, stats):
-            texts: list[str] = []
-            n_words: list[int] = []
-            n_sh: list[int] = []
-            for t in batch.texts:
-                if t is None:
-                    stats.null_texts += 1
-                    t = ""
-                elif not isinstance(t, str):
-                    stats.non_string_texts += 1
-                    t = ""
-                toks = words(t)
-                if not toks:
-                    stats.empty_texts += 1
-                texts.append(t)
-                n_words.append(len(toks))
-                n_sh.append(_unique_shingles(toks, config.ngram))
-            n = len(texts)
-            out.add({"row": np.arange(row, row + n, dtype=np.int64), "id": batch.ids,
-                     "n_words": n_words, "n_shingles": n_sh, "text": texts})
+        for (batch, _), (signed, table, seconds) in bounded_map(
+                job, _with_base(_batches(files, config, stats)), sign.workers):
+            n = len(batch.texts)
+            out.docs.add({"row": np.arange(row, row + n, dtype=np.int64), "id": batch.ids,
+                          "n_words": signed.n_words, "n_shingles": signed.n_shingles})
+            out.texts.add(batch.texts)
+            out.sigs.add(signed.signatures)
+            out.bands.add_table(table)
+            out.anchors.add(signed.anchor_rows, signed.anchors, shingle_positions(
+                signed.n_words[signed.anchor_rows - row], config.ngram))
+            stats.null_texts += batch.texts.null_count - batch.non_strings
+            stats.non_string_texts += batch.non_strings
+            stats.empty_texts += int((signed.n_shingles == 0).sum())
+            stats.words += int(signed.n_words.sum())
+            sign.seconds += seconds
             row += n
-            stats.words += sum(n_words)
             bar.update(n)
     finally:
         out.close()
         bar.close()
     stats.sampled_rows = row
     stats.documents = row - stats.empty_texts
+    sign.documents = stats.documents
+    sign.anchors = out.anchors.count
+    sign.doc_band_rows = out.bands.count
+    sign.seconds = round(sign.seconds, 3)
     if stats.documents == 0:
         names = ", ".join(str(f.path) for f in files[:3]) + (" ..." if len(files) > 3 else "")
         raise EmptyTrainingSetError(
@@ -135,62 +275,4 @@ def read_stage(config: AuditConfig, files: list[InputFile], work: Path) -> ReadS
             f"({row} rows: {stats.null_texts} null, {stats.non_string_texts} non-string, "
             f"{stats.empty_texts} empty); check --text-column and the files"
         )
-    return stats
-
-
-def _unique_shingles(tokens: list[str], ngram: int) -> int:
-    if not tokens:
-        return 0
-    if len(tokens) <= ngram:
-        return 1
-    return len({tuple(tokens[i : i + ngram]) for i in range(len(tokens) - ngram + 1)})
-
-
-@dataclass
-class SignStats:
-    """What the sign stage produced."""
-
-    documents: int = 0
-    windows: int = 0
-    doc_band_rows: int = 0
-    window_band_rows: int = 0
-
-
-def sign_stage(config: AuditConfig, signer: Signer, work: Path) -> SignStats:
-    """Sign training documents and windows; write signatures and band tables."""
-    db, dr = config.doc_lsh
-    wb, wr = config.window_lsh
-    sig_out = SignatureFile(work / "train_signatures.u32", config.num_perm).writer()
-    doc_bands = BandWriter(work / "train_doc_bands.parquet", db, dr)
-    win_bands = BandWriter(work / "train_window_bands.parquet", wb, wr)
-    stats = SignStats()
-    bar = tqdm(desc="sign training set", unit="doc", disable=not config.progress)
-    try:
-        for rb in iter_doc_batches(work / "train_docs.arrow", config.batch_size):
-            rows = rb.column(0).to_numpy()
-            texts = rb.column(4).to_pylist()
-            nsh = rb.column(3).to_numpy()
-            sigs = signer.sign(texts)
-            sig_out.add(sigs)
-            live = nsh > 0
-            doc_bands.add(rows[live], sigs[live])
-            w_rows: list[int] = []
-            w_texts: list[str] = []
-            for i in np.flatnonzero(live):
-                toks = words(texts[i])
-                for s in window_starts(len(toks), config.window_words, config.window_words):
-                    w_rows.append(int(rows[i]))
-                    w_texts.append(" ".join(toks[s : s + config.window_words]))
-            if w_texts:
-                win_bands.add(np.asarray(w_rows, dtype=np.int64), signer.sign(w_texts))
-            stats.documents += int(live.sum())
-            stats.windows += len(w_texts)
-            bar.update(len(rows))
-    finally:
-        sig_out.close()
-        doc_bands.close()
-        win_bands.close()
-        bar.close()
-    stats.doc_band_rows = doc_bands.count
-    stats.window_band_rows = win_bands.count
-    return stats
+    return stats, sign

@@ -111,18 +111,25 @@ def snapshot_views(data: DataDir) -> dict[str, str]:
         "SELECT * FROM snapshots WHERE status = 'complete' "
         "QUALIFY row_number() OVER (PARTITION BY source ORDER BY snapshot_id DESC) = 1"
     )
-    # A source's current state: its newest complete full snapshot, then every complete
-    # incremental snapshot after it; the newest row of each doc_id wins, tombstones drop it.
+    # A source's current state: the newest complete snapshot whose base_snapshot links lead
+    # (through complete snapshots) to a complete full one, walked back to that full snapshot
+    # (position 0). Along the chain the newest row of each doc_id wins; tombstones drop it.
     views["snapshot_chain"] = (
-        "SELECT s.source, s.snapshot_id, s.base_snapshot FROM snapshots s JOIN ("
-        "SELECT source, max(snapshot_id) AS full_id FROM snapshots "
-        "WHERE status = 'complete' AND coalesce(base_snapshot, '') = '' GROUP BY source) f "
-        "ON s.source = f.source AND s.snapshot_id >= f.full_id WHERE s.status = 'complete'"
+        "WITH RECURSIVE done AS (SELECT source, snapshot_id, nullif(base_snapshot, '') AS base "
+        "FROM snapshots WHERE status = 'complete'), "
+        "walk(source, tip, snapshot_id, base, depth) AS ("
+        "SELECT source, snapshot_id, snapshot_id, base, 0 FROM done UNION ALL "
+        "SELECT w.source, w.tip, d.snapshot_id, d.base, w.depth + 1 FROM walk w JOIN done d "
+        "ON d.source = w.source AND d.snapshot_id = w.base WHERE w.depth < 10000), "
+        "tips AS (SELECT source, max(tip) AS tip FROM walk WHERE base IS NULL GROUP BY source), "
+        "chain AS (SELECT w.* FROM walk w JOIN tips t ON w.source = t.source AND w.tip = t.tip) "
+        "SELECT source, snapshot_id, base AS base_snapshot, "
+        "max(depth) OVER (PARTITION BY source) - depth AS position FROM chain"
     )
     views["latest_documents"] = (
         "SELECT * EXCLUDE (_newest) FROM ("
         "SELECT d.*, row_number() OVER (PARTITION BY d.source, d.doc_id "
-        "ORDER BY d.snapshot_id DESC) AS _newest "
+        "ORDER BY c.position DESC) AS _newest "
         "FROM documents d JOIN snapshot_chain c "
         "ON d.source = c.source AND d.snapshot_id = c.snapshot_id"
         ") WHERE _newest = 1 AND NOT coalesce(is_deleted, false)"
@@ -137,8 +144,9 @@ def default_providers() -> list[ViewProvider]:
     """The view providers of every package, in dependency order."""
     from audit.views import audit_views
     from crawler.views import crawl_views
+    from pipelines.views import pipeline_views
 
-    return [snapshot_views, crawl_views, audit_views]
+    return [snapshot_views, crawl_views, audit_views, pipeline_views]
 
 
 class Catalog:

@@ -201,10 +201,14 @@ def catalog(db_path: Path, data_dir: Path) -> None:
 def _register_plugins() -> None:
     """Verbs defined next to the code they drive."""
     from audit.cli import register as register_audit
+    from audit.report.cli import register as register_report
     from crawler.cli import register as register_crawl
+    from pipelines.cli import register as register_pipelines
 
     register_crawl(crawl)
     register_audit(cli)
+    register_report(cli)
+    register_pipelines(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

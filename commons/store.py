@@ -12,12 +12,13 @@ its snapshot ``running`` (or ``failed``) and never in ``latest_documents``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -172,8 +173,9 @@ class SnapshotWriter:
         a killed writer left behind, and recounts documents from the parts.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.dir.glob(".part-*.tmp-*"):
-            leftover.unlink()
+        leftovers = [*self.dir.glob(".part-*.tmp-*"), *self.dir.glob(f".{MANIFEST_NAME}.tmp-*")]
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
         existing = sorted(self.dir.glob("part-*.parquet"))
         self.manifest.documents = sum(pq.read_metadata(p).num_rows for p in existing)
         self.manifest.parts = len(existing)
@@ -264,18 +266,37 @@ class SnapshotStore:
         return max(complete, key=lambda m: m.snapshot_id)
 
     def latest_chain(self, source: str) -> list[SnapshotManifest]:
-        """The newest complete full snapshot and every complete incremental one after it.
+        """The snapshots that make up ``source``'s current state, full snapshot first.
 
-        Read in order, newest row per ``doc_id`` wins and tombstones (``is_deleted``) remove a
-        document; the catalog's ``latest_documents`` does exactly this.
+        The chain ends at the newest complete snapshot whose ``base_snapshot`` links lead,
+        through complete snapshots, to a complete full one (no base). Read in order, the
+        newest row of each ``doc_id`` wins and a tombstone (``is_deleted``) removes the
+        document; the catalog's ``snapshot_chain`` and ``latest_documents`` do the same.
+
+        Raises:
+            NoCompleteSnapshotError: no complete chain exists.
         """
-        complete = [m for m in self.manifests(source) if m.status == "complete"]
-        full = [m for m in complete if not m.base_snapshot]
-        if not full:
-            raise NoCompleteSnapshotError(source, str(self.data.root))
-        base = max(full, key=lambda m: m.snapshot_id)
-        return sorted((m for m in complete if m.snapshot_id >= base.snapshot_id),
-                      key=lambda m: m.snapshot_id)
+        complete = {m.snapshot_id: m for m in self.manifests(source) if m.status == "complete"}
+        for tip in sorted(complete, reverse=True):
+            chain = _walk_chain(complete, tip)
+            if chain:
+                return chain
+        raise NoCompleteSnapshotError(source, str(self.data.root))
+
+    def chain(self, source: str, tip: str) -> list[SnapshotManifest]:
+        """Snapshot ``tip`` and its bases down to a full snapshot, oldest first.
+
+        Raises:
+            CorruptSnapshotError: a link leads to a snapshot that is missing or not complete.
+        """
+        complete = {m.snapshot_id: m for m in self.manifests(source) if m.status == "complete"}
+        chain = _walk_chain(complete, tip)
+        if not chain:
+            raise CorruptSnapshotError(
+                f"{self.data.snapshot_dir(source, tip)}: its chain of base snapshots does not "
+                "lead to a complete full snapshot; start a full crawl (without --incremental)"
+            )
+        return chain
 
     def resumable(self, source: str) -> SnapshotManifest:
         """The newest snapshot of ``source`` that did not complete (for ``--resume``)."""
@@ -297,3 +318,71 @@ class SnapshotStore:
     def part_files(self, source: str, snapshot_id: str) -> list[Path]:
         """The snapshot's complete part files, in order."""
         return sorted(self.data.snapshot_dir(source, snapshot_id).glob("part-*.parquet"))
+
+
+class SourceLock:
+    """An exclusive, non-blocking lock on a file (``flock``): one holder per source.
+
+    The lock is released when its holder exits, even after SIGKILL, so a crash never
+    leaves a source locked.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False when another holder has it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def holder(self) -> str:
+        """The pid written by the current or last holder ('' when unknown)."""
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
+
+    def held_elsewhere(self) -> bool:
+        """Whether another holder has the lock now."""
+        if self._fh is not None:
+            return False
+        if self.acquire():
+            self.release()
+            return False
+        return True
+
+
+def crawl_lock(data: DataDir, source: str) -> SourceLock:
+    """The lock a crawl holds while it writes a snapshot of ``source``."""
+    return SourceLock(data.snapshots / f"source={source}" / ".crawl.lock")
+
+
+def _walk_chain(complete: dict[str, SnapshotManifest], tip: str) -> list[SnapshotManifest]:
+    """``tip`` and its bases down to a full snapshot, oldest first; [] when a link breaks."""
+    chain: list[SnapshotManifest] = []
+    current: str | None = tip
+    while current is not None:
+        manifest = complete.get(current)
+        if manifest is None or len(chain) > len(complete):  # missing base, or a cycle
+            return []
+        chain.append(manifest)
+        current = manifest.base_snapshot or None
+    return chain[::-1]

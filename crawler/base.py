@@ -179,13 +179,13 @@ class CommonsSpider(Spider):
         probes = [urljoin(self.origin, p) for p in self.probe_paths] + [self.base_url]
         body = response.body if response.status < 500 else b""
         self.robots = robots_record(response.url, response.status, body, own_agent, probes)
+        yield SnapshotInfoItem(robots=self.robots)  # recorded even when it refuses us
         if response.status >= 500:
             raise self.fail(response.url, f"robots.txt answered HTTP {response.status}",
                             "RFC 9309 says to assume a full disallow; try again later")
         if not self.robots["verdicts"][own_agent][self.base_url]:
             raise self.fail(self.base_url, f"robots.txt forbids User-Agent {own_agent!r}",
                             "the crawl respects it; ask the site's operators for access")
-        yield SnapshotInfoItem(robots=self.robots)
         yield Request(self.base_url, callback=self.parse_entry, errback=self.on_error,
                       dont_filter=True)
 

@@ -25,13 +25,19 @@ class PoliteAutoThrottle(AutoThrottle):
     Scrapy parses robots.txt but ignores Crawl-delay (scrapy issue 892). On the
     ``robots_parsed`` signal this records the delay for the site's download slot, raises the
     slot's delay to it and turns jitter off for that slot (jitter could undercut it). The
-    delay is capped by ``CRAWL_DELAY_MAX``.
+    delay is capped by ``CRAWL_DELAY_MAX``. With ``AUTOTHROTTLE_ENABLED = False`` the delay
+    is not adapted to latency, but Crawl-delay is still enforced after every response.
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
+        self.crawler = crawler
         self.floors: dict[str, float] = {}
         self.cap = crawler.settings.getfloat("CRAWL_DELAY_MAX", 60.0)
+        self.adaptive = crawler.settings.getbool("AUTOTHROTTLE_ENABLED")
+        if self.adaptive:
+            super().__init__(crawler)
+        else:
+            crawler.signals.connect(self._floor_only, signal=signals.response_downloaded)
         crawler.signals.connect(self._robots_parsed, signal=signals.robots_parsed)
 
     def _robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
@@ -48,8 +54,18 @@ class PoliteAutoThrottle(AutoThrottle):
         self.crawler.stats.set_value("crawl_delay/enforced", floor)
         slot = self._slot(key)
         if slot is not None:
-            slot.delay = max(slot.delay, floor)
-            slot.jitter = 0.0
+            self._apply_floor(slot, floor)
+
+    def _floor_only(self, response: Response, request: Request, spider: Spider) -> None:
+        key = urlparse(request.url).hostname or ""
+        slot = self._slot(key)
+        if slot is not None and key in self.floors:
+            self._apply_floor(slot, self.floors[key])
+
+    @staticmethod
+    def _apply_floor(slot: Slot, floor: float) -> None:
+        slot.delay = max(slot.delay, floor)
+        slot.jitter = 0.0
 
     def _slot(self, key: str) -> Slot | None:
         engine = self.crawler.engine
@@ -59,8 +75,7 @@ class PoliteAutoThrottle(AutoThrottle):
         super()._adjust_delay(slot, latency, response)
         floor = self.floors.get(urlparse(response.url).hostname or "", 0.0)
         if floor:
-            slot.delay = max(slot.delay, floor)
-            slot.jitter = 0.0
+            self._apply_floor(slot, floor)
 
 
 class ProgressBar:

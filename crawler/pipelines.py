@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider, signals
 from scrapy.exceptions import NotConfigured
 
+from commons.exceptions import CrawlError
 from commons.normalize import content_sha1, words
 from commons.store import (
     DataDir,
     SnapshotManifest,
     SnapshotStore,
     SnapshotWriter,
+    SourceLock,
+    crawl_lock,
     new_snapshot_id,
 )
 from crawler.items import DocumentItem, SnapshotInfoItem
@@ -39,6 +42,8 @@ RECORDED_SETTINGS: tuple[str, ...] = (
     "CRAWL_DELAY_MAX",
     "DOWNLOAD_TIMEOUT",
     "COMMONS_BATCH_ROWS",
+    "MEDIAWIKI_BATCH",
+    "MEDIAWIKI_RC_MARGIN",
 )
 
 
@@ -56,7 +61,8 @@ class ParquetSnapshotPipeline:
     The spider must have ``source`` and ``base_url`` attributes; ``snapshot_id`` is assigned
     here when the spider has none. The snapshot is marked ``complete`` only when the spider
     finished normally and recorded no error (stat ``commons/error``); otherwise ``failed``.
-    A killed process leaves it ``running``.
+    A killed process leaves it ``running``. While it writes, the pipeline holds the source's
+    crawl lock, so two crawls (or a crawl and its ``--resume``) never write one source at once.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -65,6 +71,8 @@ class ParquetSnapshotPipeline:
         self.batch_rows = crawler.settings.getint("COMMONS_BATCH_ROWS", 2000)
         self.crawler = crawler
         self.writer: SnapshotWriter | None = None
+        self.spider: Spider | None = None
+        self.lock: SourceLock | None = None
         #: doc_ids already durable in a resumed snapshot: not written twice.
         self.seen: set[str] = set()
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
@@ -78,32 +86,46 @@ class ParquetSnapshotPipeline:
     def open_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
         assert spider is not None
+        self.spider = spider
         source: str = spider.source  # type: ignore[attr-defined]
         settings = self.crawler.settings
+        self.lock = crawl_lock(self.data, source)
+        if not self.lock.acquire():
+            raise CrawlError(
+                spider.base_url,  # type: ignore[attr-defined]
+                f"another crawl of source {source!r} is writing to {self.data.root} "
+                f"(pid {self.lock.holder() or 'unknown'})",
+                "wait for it to end, or stop it and continue its snapshot with --resume")
         resumed: SnapshotManifest | None = getattr(spider, "resume_manifest", None)
         if resumed is not None:
             manifest = resumed
             self.seen = SnapshotStore(self.data).doc_ids(source, manifest.snapshot_id)
-            manifest.stats.setdefault("resumes", 0)
-            manifest.stats["resumes"] += 1
+            manifest.stats["resumes"] = int(manifest.stats.get("resumes", 0)) + 1
         else:
             snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
-            spider.snapshot_id = snapshot_id  # type: ignore[attr-defined]
             manifest = SnapshotManifest(
                 source=source,
                 snapshot_id=snapshot_id,
                 crawler=spider.name,
                 base_url=spider.base_url,  # type: ignore[attr-defined]
-                base_snapshot=getattr(spider, "base_snapshot", None),
-                parameters=dict(getattr(spider, "parameters", {})),
             )
+        spider.snapshot_id = manifest.snapshot_id  # type: ignore[attr-defined]
         manifest.user_agent = settings.get("USER_AGENT")
         manifest.settings = {k: settings.get(k) for k in RECORDED_SETTINGS}
         self.writer = SnapshotWriter(self.data, manifest, batch_rows=self.batch_rows)
+        self._sync_from_spider()
         self.writer.open()
         assert self.crawler.stats is not None
-        self.crawler.stats.set_value("commons/snapshot_id", snapshot_id)
+        self.crawler.stats.set_value("commons/snapshot_id", manifest.snapshot_id)
         self.crawler.stats.set_value("commons/snapshot_dir", str(self.writer.dir))
+
+    def _sync_from_spider(self) -> None:
+        """Copy the spider's parameters and base snapshot (they can change mid-crawl, e.g.
+        an incremental crawl that falls back to a full one) into the manifest."""
+        assert self.writer is not None
+        m = self.writer.manifest
+        m.parameters.update(getattr(self.spider, "parameters", {}))
+        m.base_snapshot = getattr(self.spider, "base_snapshot", m.base_snapshot)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.writer is not None
@@ -121,6 +143,7 @@ class ParquetSnapshotPipeline:
             m.consent.update(item.consent)
             if item.expected_documents is not None:
                 m.expected_documents = item.expected_documents
+            self._sync_from_spider()
             self.writer.write_manifest()
         return item
 
@@ -130,6 +153,7 @@ class ParquetSnapshotPipeline:
         stats = self.crawler.stats
         assert stats is not None
         error = stats.get_value("commons/error")
+        self._sync_from_spider()
         self.writer.manifest.stats.update(
             {k: v for k, v in stats.get_stats().items() if isinstance(v, int | float | str)}
         )
@@ -139,3 +163,5 @@ class ParquetSnapshotPipeline:
             self.writer.fail(str(error or f"crawl stopped: {reason}"))
         stats.set_value("commons/status", self.writer.manifest.status)
         stats.set_value("commons/documents", self.writer.manifest.documents)
+        if self.lock is not None:
+            self.lock.release()

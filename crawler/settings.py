@@ -55,6 +55,10 @@ ITEM_PIPELINES = {
 #: Where snapshots are written (``--data``); defaults to $COMMONS_DATA or ./data.
 COMMONS_DATA = os.environ.get("COMMONS_DATA", "data")
 COMMONS_BATCH_ROWS = int(os.environ.get("COMMONS_BATCH_ROWS", "2000"))
+#: MediaWiki: pages per API request (the API allows 50 with content).
+MEDIAWIKI_BATCH = int(os.environ.get("MEDIAWIKI_BATCH", "50"))
+#: MediaWiki --incremental: seconds of recent changes re-read before the base's start.
+MEDIAWIKI_RC_MARGIN = 300.0
 COMMONS_PROGRESS = False
 #: Contact for the User-Agent when the spider is not given ``-a contact=...``.
 COMMONS_CONTACT = os.environ.get("COMMONS_CONTACT")

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=("$@")
 if [ ${#pkgs[@]} -eq 0 ]; then
-  pkgs=(mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml python3-doc redis-server)
+  pkgs=(mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml python3-doc redis-server chromium)
 fi
 
 missing=()

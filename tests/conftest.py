@@ -42,6 +42,18 @@ def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wiki]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def scratch_wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wiki]:
+    """A second real MediaWiki (40 pages) that tests may edit; `wiki` stays as seeded."""
+    ensure_mediawiki_installed()
+    server = MediaWikiServer(tmp_path_factory.mktemp("scratch_wiki"))
+    server.start()
+    try:
+        yield Wiki(server, server.seed_default(40, seed=5))
+    finally:
+        server.stop()
+
+
 @dataclass
 class CliResult:
     returncode: int

@@ -24,6 +24,15 @@ DOCTEST_MODULES = [
     "crawler.wikitext",
     "crawler.middlewares",
     "crawler.base",
+    "crawler.htmltext",
+    "crawler.forumspec",
+    "crawler.forumsite",
+    "audit.report.fmt",
+    "audit.report.attribution",
+    "crawler.consent",
+    "crawler.recentchanges",
+    "crawler.spiders.mediawiki",
+    "pipelines.consent",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlparse
 
@@ -14,14 +14,16 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from commons.exceptions import ConfigError
+from commons.exceptions import ConfigError, NoCompleteSnapshotError
 from commons.licenses import license_record
-from commons.store import SnapshotManifest, SnapshotStore
 from crawler.base import CommonsSpider
+from crawler.consent import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
+from crawler.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
 from crawler.wikitext import wikitext_to_text
 
-BATCH = 50  # pages per API request; the API's limit for revision content
+#: Messages naming the wiki's own copyright, disclaimer and privacy pages (its terms).
+TERMS_MESSAGES = ("copyrightpage", "disclaimerpage", "privacypage")
 
 
 def parse_mw_time(value: str | None) -> datetime | None:
@@ -31,22 +33,28 @@ def parse_mw_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-class MediaWikiSpider(CommonsSpider):
+class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
     """Every page of the chosen namespaces, with its latest revision and contributors.
 
     Arguments: ``url`` (the site or its api.php), ``source``, ``contact``, ``namespaces``
-    (comma-separated ids, default ``0``), ``limit`` (stop after N pages).
+    (comma-separated ids, default ``0``), ``limit`` (stop after N pages), ``incremental``
+    (only what changed since the source's snapshot chain), ``resume``.
 
-    Uses ``generator=allpages`` with ``prop=revisions|info|contributors``,
+    A full crawl uses ``generator=allpages`` with ``prop=revisions|info|contributors``,
     ``formatversion=2``, ``maxlag=5`` and the whole ``continue`` object, merging the parts
-    of a batch until ``batchcomplete``.
+    of a batch until ``batchcomplete``; pages are emitted in allpages order, so a killed
+    crawl resumes after its last durable title. An incremental crawl reads recent changes
+    since the base (see :mod:`crawler.recentchanges`) and refetches those titles.
+    Settings: ``MEDIAWIKI_BATCH`` (pages per request, at most 50),
+    ``MEDIAWIKI_RC_MARGIN`` (seconds of recent changes re-read before the base's start).
     """
 
     name = "mediawiki"
     probe_paths = ("/", "/api.php", "/w/api.php", "/wiki/")
 
     def __init__(self, *args: Any, namespaces: str | list[int] | None = None,
-                 limit: str | int | None = None, **kwargs: Any) -> None:
+                 limit: str | int | None = None, incremental: Any = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         try:
             if isinstance(namespaces, list):
@@ -58,45 +66,85 @@ class MediaWikiSpider(CommonsSpider):
             raise ConfigError(f"namespaces/limit must be integers ({exc})") from exc
         if self.limit is not None and self.limit < 0:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
+        self.incremental = str(incremental).lower() in {"1", "true", "yes", "on"}
+        if self.incremental and self.limit is not None:
+            raise ConfigError("--incremental fetches every change since the last snapshot; "
+                              "drop --limit")
         self.api_url: str | None = None
         self.license: str | None = None
         self.emitted = 0
         self._pending: dict[int, dict[str, Any]] = {}
         self._resume_from: dict[int, str] = {}
-        self.incremental = str(kwargs.get("incremental", "")).lower() in {"1", "true", "yes"}
         self.base_snapshot: str | None = None
         self._changes: IncrementalPlan | None = None
+        self._base_server: str | None = None
         self.parameters.update({"namespaces": list(self.namespaces), "limit": self.limit,
                                 "mode": "incremental" if self.incremental else "full"})
 
+    @property
+    def batch(self) -> int:
+        return max(1, min(50, self.settings.getint("MEDIAWIKI_BATCH", 50)))
+
+    # -- planning (before the crawl starts) -----------------------------------------------
+
     def prepare(self) -> None:
-        """On --resume, continue each namespace after its last durable title; on
-        --incremental, load the base snapshot chain's titles."""
-        if self.resume_manifest is not None:
+        """Plan the crawl: continue an unfinished snapshot, or build on the snapshot chain."""
+        resumed = self.resume_manifest
+        if resumed is not None and resumed.base_snapshot:
+            # An unfinished increment: same base, same rcstart; durable documents are skipped.
+            rcstart = resumed.parameters.get("rcstart")
+            if not rcstart:
+                raise ConfigError(f"snapshot {self.source}/{resumed.snapshot_id} records no "
+                                  "rcstart; start a new crawl without --resume")
+            self.incremental = True
+            self._plan_increment(self.store.chain(self.source, resumed.base_snapshot),
+                                 str(rcstart))
+        elif resumed is not None:
+            self.incremental = False
             self._plan_resume()
-        if self.incremental and self.resume_manifest is None:
-            chain = self.store.latest_chain(self.source)
-            self.base_snapshot = chain[-1].snapshot_id
-            started = chain[-1].started_at or ""
+        elif self.incremental:
+            try:
+                chain = self.store.latest_chain(self.source)
+            except NoCompleteSnapshotError:
+                self._fall_back("no complete snapshot of this source to build on")
+                return
+            first = chain[0].parameters
+            if first.get("limit") or sorted(first.get("namespaces") or [0]) != sorted(
+                    self.namespaces):
+                self._fall_back(f"the base chain starts with {chain[0].snapshot_id}, a crawl "
+                                "of other namespaces or with --limit")
+                return
             margin = self.settings.getfloat("MEDIAWIKI_RC_MARGIN", 300.0)
-            self._changes = IncrementalPlan.load(self.store, chain, started, margin)
-            self.parameters["base_snapshot"] = self.base_snapshot
-            self.parameters["rcstart"] = self._changes.rcstart
-        elif self.resume_manifest is not None and self.resume_manifest.base_snapshot:
-            raise ConfigError("an interrupted incremental snapshot cannot be resumed; "
-                              "start a new --incremental crawl")
+            self._plan_increment(chain, IncrementalPlan.start_for(chain[-1], margin))
+        self.parameters["mode"] = "incremental" if self.incremental else "full"
+
+    def _plan_increment(self, chain: list[Any], rcstart: str) -> None:
+        self.base_snapshot = chain[-1].snapshot_id
+        self._base_server = chain[0].site.get("server")
+        self._changes = IncrementalPlan.load(self.store, chain, rcstart, self.namespaces)
+        self.parameters.update({"base_snapshot": self.base_snapshot, "rcstart": rcstart})
+
+    def _fall_back(self, reason: str) -> None:
+        """Make this incremental crawl a full one, and say why in the manifest."""
+        self.logger.warning("incremental crawl falls back to a full crawl: %s", reason)
+        self.incremental = False
+        self.base_snapshot = None
+        self._changes = None
+        self.parameters.update({"mode": "full", "incremental_fallback": reason})
+        self.parameters.pop("base_snapshot", None)
+        self.parameters.pop("rcstart", None)
 
     def _plan_resume(self) -> None:
+        """Continue after the last durable title of the namespace the killed crawl was in."""
         assert self.resume_manifest is not None
-        parts = self.store.part_files(self.source, self.resume_manifest.snapshot_id)
         last: dict[int, str] = {}
         count = 0
-        for part in parts:
+        for part in self.store.part_files(self.source, self.resume_manifest.snapshot_id):
             table = pq.read_table(part, columns=["namespace", "title"])
             count += table.num_rows
             for ns, title in zip(table.column("namespace").to_pylist(),
                                  table.column("title").to_pylist(), strict=True):
-                key = _dbkey(title or "")
+                key = _dbkey(title or "", ns)
                 if ns is not None and key > last.get(ns, ""):
                     last[ns] = key
         # Namespaces are crawled in order: one with documents means all before it are done.
@@ -106,6 +154,7 @@ class MediaWikiSpider(CommonsSpider):
             self.namespaces = self.namespaces[self.namespaces.index(current):]
             self._resume_from = {current: last[current]}
         self.emitted = count
+        self.parameters["resumed_after"] = {str(k): v for k, v in self._resume_from.items()}
 
     # -- API discovery ------------------------------------------------------------------
 
@@ -130,9 +179,13 @@ class MediaWikiSpider(CommonsSpider):
         return found
 
     def _siteinfo_request(self, candidates: list[str]) -> Request:
-        params = {"action": "query", "meta": "siteinfo",
+        params = {"action": "query", "meta": "siteinfo|allmessages",
                   "siprop": "general|rightsinfo|statistics|namespaces",
+                  "ammessages": "|".join(TERMS_MESSAGES), "amenableparser": "1",
                   "format": "json", "formatversion": "2", "maxlag": "5"}
+        if self._changes is not None:  # how far back recent changes reach
+            params.update({"list": "recentchanges", "rcdir": "newer", "rclimit": "1",
+                           "rcprop": "timestamp"})
         return Request(f"{candidates[0]}?{urlencode(params)}", callback=self.parse_siteinfo,
                        errback=self._siteinfo_error, cb_kwargs={"candidates": candidates},
                        dont_filter=True)
@@ -162,6 +215,7 @@ class MediaWikiSpider(CommonsSpider):
                 return
             raise self._no_api()
         self.api_url = response.url.split("?")[0]
+        self.rc_oldest = (data["query"].get("recentchanges") or [{}])[0].get("timestamp")
         rights = data["query"].get("rightsinfo", {})
         lic = license_record(rights.get("url"), rights.get("text"), origin="mediawiki rightsinfo")
         self.license = lic["spdx"] or lic["text"] or lic["url"]
@@ -169,17 +223,46 @@ class MediaWikiSpider(CommonsSpider):
         expected = stats.get("pages") if self.namespaces != [0] else stats.get("articles")
         site = {"name": general.get("sitename"), "generator": general.get("generator"),
                 "server": general.get("server"), "articlepath": general.get("articlepath"),
-                "lang": general.get("lang"), "api_url": self.api_url, "statistics": stats}
+                "lang": general.get("lang"), "api_url": self.api_url, "statistics": stats,
+                "server_time": general.get("time")}
         self.parameters["api_url"] = self.api_url
+        if self._changes is not None and self._base_server not in (None, site["server"]):
+            self._fall_back(f"the wiki now calls itself {site['server']}, the base chain "
+                            f"{self._base_server}")
+            site["incremental_fallback"] = self.parameters["incremental_fallback"]
         yield SnapshotInfoItem(site=site, license=lic,
-                               expected_documents=int(expected) if expected else None)
-        if self._changes is not None:
-            yield self._api_request({"list": "recentchanges", "rcdir": "newer", "rclimit": "1",
-                                     "rcprop": "timestamp"}, self.parse_rc_window)
-            return
-        yield from self._next_namespace()
+                               expected_documents=None if self._changes else
+                               int(expected) if expected else None)
+        titles = [m["content"] for m in data["query"].get("allmessages", [])
+                  if m.get("content") not in (None, "", "-") and not m.get("missing")]
+        if titles:
+            yield self._api_request({"titles": "|".join(titles), "prop": "revisions|info",
+                                     "rvprop": "ids|timestamp|sha1|content", "rvslots": "main",
+                                     "inprop": "url"}, self.parse_terms)
+        else:
+            yield from self._crawl_pages()
 
-    # -- pages --------------------------------------------------------------------------
+    def parse_terms(self, response: Response) -> Iterator[Any]:
+        """Record the wiki's copyright, disclaimer and privacy pages (hashes of their text)."""
+        pages = (self._json(response) or {}).get("query", {}).get("pages", [])
+        records = []
+        for page in pages:
+            rev = (page.get("revisions") or [{}])[0]
+            text = rev.get("slots", {}).get("main", {}).get("content")
+            records.append({"title": page.get("title"), "url": page.get("canonicalurl"),
+                            "revision_id": rev.get("revid"), "timestamp": rev.get("timestamp"),
+                            **terms_record(None if page.get("missing") else text)})
+        yield SnapshotInfoItem(consent={"terms": {"pages": records, **terms_record(
+            "\n".join(f"{r['title']}\t{r.get('sha256')}" for r in records))}})
+        yield from self._crawl_pages()
+
+    def _crawl_pages(self) -> Iterator[Any]:
+        if self._changes is not None:
+            yield from self.start_increment()
+        else:
+            yield from self._next_namespace()
+
+    # -- full crawl ---------------------------------------------------------------------
 
     def _next_namespace(self) -> Iterator[Any]:
         if not self.namespaces or self._limit_reached():
@@ -192,29 +275,14 @@ class MediaWikiSpider(CommonsSpider):
         return self.limit is not None and self.emitted >= self.limit
 
     def _pages_request(self, namespace: int, cont: dict[str, Any]) -> Request:
-        batch = BATCH if self.limit is None else max(1, min(BATCH, self.limit - self.emitted))
-        params: dict[str, Any] = {
-            "action": "query", "format": "json", "formatversion": "2", "maxlag": "5",
-            "generator": "allpages", "gapnamespace": namespace, "gaplimit": batch,
-            "prop": "revisions|info|contributors",
-            "rvprop": "ids|timestamp|user|userid|sha1|size|content", "rvslots": "main",
-            "inprop": "url", "pclimit": "max",
-        }
-        params.update(cont)
-        assert self.api_url is not None
-        return Request(f"{self.api_url}?{urlencode(params)}", callback=self.parse_pages,
-                       errback=self.on_error, cb_kwargs={"namespace": namespace},
-                       dont_filter=True)
+        batch = self.batch if self.limit is None else max(1, min(self.batch,
+                                                                  self.limit - self.emitted))
+        params = {"generator": "allpages", "gapnamespace": namespace, "gaplimit": batch,
+                  **PAGE_PROPS, **cont}
+        return self._api_request(params, self.parse_pages, namespace=namespace)
 
     def parse_pages(self, response: Response, namespace: int) -> Iterator[Any]:
-        data = self._json(response)
-        if data is None:
-            raise self.fail(response.url, "the API answered something that is not JSON",
-                            "check that the URL is a MediaWiki api.php")
-        if "error" in data:
-            err = data["error"]
-            raise self.fail(response.url, f"API error {err.get('code')}: {err.get('info')}",
-                            "check the namespaces and the wiki's API settings")
+        data = self._api_answer(response, "check the namespaces and the wiki's API settings")
         for page in data.get("query", {}).get("pages", []):
             self._merge(page)
         if data.get("batchcomplete"):
@@ -237,22 +305,21 @@ class MediaWikiSpider(CommonsSpider):
         # In title order, as allpages lists them, so the durable documents of an interrupted
         # crawl are always a prefix of the namespace (see --resume).
         fetched = datetime.now(UTC)
-        pages = sorted(self._pending.values(), key=lambda p: _dbkey(p.get("title", "")))
+        pages = sorted(self._pending.values(),
+                       key=lambda p: _dbkey(p.get("title", ""), p.get("ns")))
         self._pending.clear()
         for page in pages:
             if self._limit_reached():
                 break
             item = self._document(page, fetched)
             if item is None:
-                if self._changes is not None and page.get("missing"):
-                    self._changes.missing.append(page.get("title", ""))
                 continue
             self.emitted += 1
             if self._changes is not None:
                 self._changes.emitted_ids.add(item.doc_id)
             yield item
 
-    # -- incremental ------------------------------------------------------------------
+    # -- shared ---------------------------------------------------------------------------
 
     def _api_request(self, params: dict[str, Any], callback: Any, **cb_kwargs: Any) -> Request:
         full = {"action": "query", "format": "json", "formatversion": "2", "maxlag": "5",
@@ -261,81 +328,17 @@ class MediaWikiSpider(CommonsSpider):
         return Request(f"{self.api_url}?{urlencode(full)}", callback=callback,
                        errback=self.on_error, cb_kwargs=cb_kwargs, dont_filter=True)
 
-    def parse_rc_window(self, response: Response) -> Iterator[Any]:
-        """Fall back to a full crawl when recent changes no longer reach the base snapshot."""
-        assert self._changes is not None
-        changes = (self._json(response) or {}).get("query", {}).get("recentchanges", [])
-        oldest = changes[0]["timestamp"] if changes else None
-        if oldest is None or oldest > self._changes.rcstart:
-            reason = (f"recent changes start at {oldest}, after the base snapshot's "
-                      f"{self._changes.rcstart}: the window no longer covers it")
-            self.logger.warning("incremental crawl falls back to a full crawl: %s", reason)
-            self.parameters["mode"] = "full"
-            self.parameters["incremental_fallback"] = reason
-            self.base_snapshot = None
-            self._changes = None
-            yield SnapshotInfoItem(site={"incremental_fallback": reason})
-            yield from self._next_namespace()
-            return
-        yield self._rc_request({})
-
-    def _rc_request(self, cont: dict[str, Any]) -> Request:
-        assert self._changes is not None
-        return self._api_request({
-            "list": "recentchanges", "rcdir": "newer", "rcstart": self._changes.rcstart,
-            "rcprop": "title|ids|timestamp|loginfo", "rctype": "edit|new|log", "rclimit": "max",
-            "rcnamespace": "|".join(str(n) for n in self.namespaces), **cont,
-        }, self.parse_rc)
-
-    def parse_rc(self, response: Response) -> Iterator[Any]:
-        assert self._changes is not None
-        data = self._json(response) or {}
+    def _api_answer(self, response: Response, advice: str) -> dict[str, Any]:
+        """The decoded API answer, or a one-line error for a non-JSON or error answer."""
+        data = self._json(response)
+        if data is None:
+            raise self.fail(response.url, "the API answered something that is not JSON",
+                            "check that the URL is a MediaWiki api.php")
         if "error" in data:
             err = data["error"]
             raise self.fail(response.url, f"API error {err.get('code')}: {err.get('info')}",
-                            "run a full crawl instead of --incremental")
-        for change in data.get("query", {}).get("recentchanges", []):
-            self._changes.add(change)
-        if data.get("continue"):
-            yield self._rc_request(data["continue"])
-            return
-        self.parameters["changed_titles"] = len(self._changes.titles)
-        yield from self._next_titles({})
-
-    def _next_titles(self, cont: dict[str, Any]) -> Iterator[Any]:
-        assert self._changes is not None
-        if not cont:
-            batch = self._changes.next_batch(BATCH)
-            if not batch:
-                yield from self._tombstones()
-                return
-            self._changes.current = batch
-        params = {"titles": "|".join(self._changes.current),
-                  "prop": "revisions|info|contributors",
-                  "rvprop": "ids|timestamp|user|userid|sha1|size|content", "rvslots": "main",
-                  "inprop": "url", "pclimit": "max", **cont}
-        yield self._api_request(params, self.parse_titles)
-
-    def parse_titles(self, response: Response) -> Iterator[Any]:
-        data = self._json(response) or {}
-        if "error" in data:
-            err = data["error"]
-            raise self.fail(response.url, f"API error {err.get('code')}: {err.get('info')}",
-                            "run a full crawl instead of --incremental")
-        for page in data.get("query", {}).get("pages", []):
-            if page.get("ns") in self.parameters["namespaces"] or page.get("missing"):
-                key = page["pageid"] if "pageid" in page else f"missing:{page.get('title')}"
-                self._merge({**page, "pageid": key})
-        if data.get("batchcomplete"):
-            yield from self._emit_batch()
-        yield from self._next_titles(data.get("continue") or {})
-
-    def _tombstones(self) -> Iterator[DocumentItem]:
-        assert self._changes is not None
-        fetched = datetime.now(UTC)
-        for doc_id, title in self._changes.deleted():
-            yield DocumentItem(doc_id=doc_id, kind="page", url=None, title=title, text="",
-                               fetched_at=fetched, license=self.license, is_deleted=True)
+                            advice)
+        return data
 
     def _document(self, page: dict[str, Any], fetched: datetime) -> DocumentItem | None:
         if page.get("missing") or page.get("invalid") or "revisions" not in page:
@@ -345,7 +348,6 @@ class MediaWikiSpider(CommonsSpider):
         wikitext = rev.get("slots", {}).get("main", {}).get("content", "")
         is_redirect = bool(page.get("redirect"))
         authors = sorted({c["name"] for c in page.get("contributors", []) if c.get("name")})
-        last_editor = rev.get("user")
         return DocumentItem(
             doc_id=str(page["pageid"]),
             kind="page",
@@ -356,7 +358,7 @@ class MediaWikiSpider(CommonsSpider):
             license=self.license,
             authors=authors,
             anon_authors=int(page.get("anoncontributors", 0) or 0),
-            last_editor=last_editor,
+            last_editor=rev.get("user"),
             revision_id=rev.get("revid"),
             modified_at=parse_mw_time(rev.get("timestamp")),
             namespace=page.get("ns"),
@@ -382,60 +384,14 @@ def _redirect_target(wikitext: str) -> str | None:
     return wikitext[start + 2 : end].split("|")[0].strip() or None
 
 
-def _dbkey(title: str) -> str:
-    """MediaWiki's sort key for a title within a namespace (allpages order)."""
+def _dbkey(title: str, namespace: int | None = 0) -> str:
+    """MediaWiki's sort key for a title within its namespace (allpages order; ``gapfrom``).
+
+    >>> _dbkey("Template:Notice board", 10)
+    'Notice_board'
+    >>> _dbkey("Ratio: a study", 0)
+    'Ratio:_a_study'
+    """
+    if namespace and ":" in title:
+        title = title.split(":", 1)[1]
     return title.replace(" ", "_")
-
-
-class IncrementalPlan:
-    """What an incremental crawl must refetch: titles changed since the base snapshot."""
-
-    def __init__(self, rcstart: str, base_titles: dict[str, str]) -> None:
-        self.rcstart = rcstart
-        self.base_titles = base_titles  # title -> doc_id in the base chain
-        self.titles: dict[str, None] = {}  # ordered set of titles to refetch
-        self.missing: list[str] = []
-        self.emitted_ids: set[str] = set()
-        self.current: list[str] = []
-        self._cursor = 0
-
-    @classmethod
-    def load(cls, store: SnapshotStore, chain: list[SnapshotManifest], started_at: str,
-             margin_s: float) -> IncrementalPlan:
-        start = datetime.fromisoformat(started_at.replace("Z", "+00:00")) - timedelta(
-            seconds=margin_s)
-        rcstart = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        titles: dict[str, str] = {}
-        for manifest in chain:  # oldest first, so newer rows win
-            for part in store.part_files(manifest.source, manifest.snapshot_id):
-                table = pq.read_table(part, columns=["doc_id", "title", "is_deleted"])
-                for doc_id, title, deleted in zip(*(c.to_pylist() for c in table.columns),
-                                                  strict=True):
-                    if deleted:
-                        titles.pop(title, None)
-                    else:
-                        titles[title] = doc_id
-        return cls(rcstart, titles)
-
-    def add(self, change: dict[str, Any]) -> None:
-        """Record one recentchanges entry (edit, new page, or a log event)."""
-        title = change.get("title")
-        if title:
-            self.titles[title] = None
-        target = (change.get("logparams") or {}).get("target_title")
-        if target:
-            self.titles[target] = None
-
-    def next_batch(self, size: int) -> list[str]:
-        titles = list(self.titles)
-        batch = titles[self._cursor : self._cursor + size]
-        self._cursor += len(batch)
-        return batch
-
-    def deleted(self) -> Iterator[tuple[str, str]]:
-        """(doc_id, title) of base documents whose title is gone and id was not refetched."""
-        for title in self.missing:
-            doc_id = self.base_titles.get(title)
-            if doc_id is not None and doc_id not in self.emitted_ids:
-                self.emitted_ids.add(doc_id)
-                yield doc_id, title

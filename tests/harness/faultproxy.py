@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -60,6 +61,7 @@ class RecordedRequest:
     body: bytes
     status: int
     faulted: bool
+    response_bytes: int = 0
 
     def header(self, name: str) -> str | None:
         """The request header `name`, matched case-insensitively."""
@@ -115,7 +117,7 @@ class FaultProxy:
         if self._server is not None:
             return self
         handler = type("_BoundHandler", (_Handler,), {"proxy": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="faultproxy", daemon=True)
@@ -256,6 +258,14 @@ class FaultProxy:
         return value
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Ignores clients that vanish mid-request (a crawler killed by a test)."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class _Handler(BaseHTTPRequestHandler):
     proxy: FaultProxy
     protocol_version = "HTTP/1.1"
@@ -297,6 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
                 status=status,
                 faulted=fault is not None,
+                response_bytes=len(data),
             )
         )
         self._respond(status, out_headers, data)

@@ -345,6 +345,13 @@ class MediaWikiServer:
             raise RuntimeError(f"delete of {title!r} failed: {out.strip()}")
         self.run_jobs()
 
+    def undelete_page(self, title: str, user: str = ADMIN_USER) -> None:
+        """Restore a deleted page with its revisions (undelete.php)."""
+        out = self.run_maintenance("undelete.php", "-u", user, title)
+        if "done" not in out.lower():
+            raise RuntimeError(f"undelete of {title!r} failed: {out.strip()}")
+        self.run_jobs()
+
     def move_page(
         self,
         old: str,

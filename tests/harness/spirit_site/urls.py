@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-DEFAULT_ROBOTS = "User-agent: *\nDisallow: /user/\nDisallow: /search/\nDisallow: /st/admin/\n"
+from tests.harness.spirit import DEFAULT_ROBOTS
 
 
 def robots_txt(request: HttpRequest) -> HttpResponse:

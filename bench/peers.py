@@ -1,0 +1,138 @@
+"""The signature methods compared by ``make bench``, each end to end from a Parquet file.
+
+Every method reads the ``text`` column of the first ``limit`` rows of the corpus file,
+tokenises and signs them, and returns ``(signatures, LSH layout)``; the clock covers all
+of it (after imports and, for ours, after loading the compiled kernels from their cache).
+Peers tokenise as peer pipelines do: lower-case, ``\\w+`` words, 5-word shingles.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from audit.config import lsh_params
+
+NUM_PERM = 128
+NGRAM = 5
+SEED = 1
+THRESHOLD = 0.8
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A signature method: its name, how it signs, its LSH layout, and its default cap."""
+
+    name: str
+    sign: Callable[[Path, int], np.ndarray]
+    layout: tuple[int, int]
+    cap: int
+    library: str
+
+
+def _texts(path: Path, limit: int) -> list[str]:
+    table = pq.read_table(path, columns=["text"])
+    return table.column(0).slice(0, limit).to_pylist()
+
+
+def _shingles(text: str) -> list[str]:
+    toks = _WORD.findall(text.lower())
+    if len(toks) <= NGRAM:
+        return [" ".join(toks)] if toks else []
+    return [" ".join(toks[i : i + NGRAM]) for i in range(len(toks) - NGRAM + 1)]
+
+
+def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
+    """audit.fast.FastSigner over Parquet row groups (read, normalise, sign in kernels)."""
+    from audit.fast import FastSigner
+
+    signer = FastSigner(NUM_PERM, SEED, NGRAM)
+    if limit >= pq.ParquetFile(path).metadata.num_rows:
+        return signer.sign_parquet(path, "text", workers=workers)
+    table = pq.read_table(path, columns=["text"]).slice(0, limit)
+    return signer.sign_arrow(table.column(0))
+
+
+def datasketch_naive(path: Path, limit: int) -> np.ndarray:
+    """datasketch ``MinHash.update()`` once per shingle (default sha1 hash)."""
+    from datasketch import MinHash
+
+    out = []
+    for text in _texts(path, limit):
+        m = MinHash(num_perm=NUM_PERM, seed=SEED)
+        for s in _shingles(text):
+            m.update(s.encode("utf-8"))
+        out.append(m.hashvalues)
+    return np.asarray(out, dtype=np.uint32)
+
+
+def datasketch_bulk(path: Path, limit: int) -> np.ndarray:
+    """datasketch ``MinHash.bulk`` with ``xxhash.xxh32_intdigest`` (its fastest path)."""
+    import xxhash
+    from datasketch import MinHash
+
+    docs = [[s.encode("utf-8") for s in _shingles(t)] for t in _texts(path, limit)]
+    sigs = MinHash.bulk(docs, num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest)
+    return np.asarray([m.hashvalues for m in sigs], dtype=np.uint32)
+
+
+def rensa_per_doc(path: Path, limit: int) -> np.ndarray:
+    """rensa ``RMinHash`` (Rust), one object per document."""
+    from rensa import RMinHash
+
+    out = []
+    for text in _texts(path, limit):
+        m = RMinHash(num_perm=NUM_PERM, seed=SEED)
+        m.update(_shingles(text))
+        out.append(m.digest())
+    return np.asarray(out, dtype=np.uint32)
+
+
+def rensa_bulk(path: Path, limit: int) -> np.ndarray:
+    """rensa ``digest_matrix_from_token_sets`` (its bulk path) on Python-tokenised shingles."""
+    from rensa import RMinHash
+
+    shingle_sets = [_shingles(t) for t in _texts(path, limit)]
+    matrix: Any = RMinHash.digest_matrix_from_token_sets(shingle_sets, NUM_PERM, SEED)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(shingle_sets), NUM_PERM)
+
+
+def datatrove_signature(path: Path, limit: int) -> np.ndarray:
+    """datatrove's ``MinhashDedupSignature`` step: its shingling and signature per document.
+
+    Needs ``datatrove`` with ``regex``, ``tokenizers`` and ``spacy`` (its English word
+    tokenizer), which its plain install does not bring; the bench reports it as not run
+    when they are missing.
+    """
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
+    with tempfile.TemporaryDirectory() as tmp:
+        step = MinhashDedupSignature(output_folder=tmp, config=MinhashConfig())
+        out = []
+        for text in _texts(path, limit):
+            buckets = step.get_signature(step.get_shingles(text))
+            out.append([v for b in buckets for v in b])
+    return np.asarray(out, dtype=np.uint64)
+
+
+def methods() -> list[Method]:
+    """Every method, ours first; ``cap`` bounds the documents of the slow ones."""
+    layout = lsh_params(THRESHOLD, NUM_PERM)
+    return [
+        Method("ours (1 core)", ours, layout, 10**9, "commons-provenance"),
+        Method("ours (2 threads)", lambda p, n: ours(p, n, workers=2), layout, 10**9,
+               "commons-provenance"),
+        Method("datasketch update()", datasketch_naive, layout, 1_500, "datasketch"),
+        Method("datasketch bulk+xxhash", datasketch_bulk, layout, 15_000, "datasketch"),
+        Method("rensa per doc", rensa_per_doc, layout, 40_000, "rensa"),
+        Method("rensa bulk", rensa_bulk, layout, 60_000, "rensa"),
+        Method("datatrove signature", datatrove_signature, (14, 8), 8_000, "datatrove"),
+    ]

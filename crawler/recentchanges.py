@@ -1,0 +1,210 @@
+"""What an incremental MediaWiki crawl must refetch, from ``list=recentchanges``.
+
+An incremental snapshot holds the current state of every page that changed since its base
+(the tip of the source's snapshot chain), plus a tombstone (``is_deleted``) for every base
+page that is gone. Which pages changed comes from recent changes since the base's
+high-water mark: edits, new pages and log events (deletions, undeletions, moves, imports,
+merges). The refetched titles are the changed titles and the targets of moves; a base
+document is tombstoned when one of them was its title and the crawl did not meet its page
+id again (deleted, moved out of the crawled namespaces, or replaced by a new page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+from scrapy import Request
+from scrapy.http import Response
+
+from commons.store import SnapshotManifest, SnapshotStore
+from crawler.items import DocumentItem, SnapshotInfoItem
+
+#: What a MediaWiki crawl asks for each page: latest revision with text, info, contributors.
+PAGE_PROPS = {"prop": "revisions|info|contributors",
+              "rvprop": "ids|timestamp|user|userid|sha1|size|content", "rvslots": "main",
+              "inprop": "url", "pclimit": "max"}
+
+
+def high_water_mark(manifest: SnapshotManifest) -> datetime:
+    """When a snapshot started, by the wiki's clock when it was recorded (``site.server_time``)."""
+    stamp = manifest.site.get("server_time") or manifest.started_at
+    if not stamp:
+        raise ValueError(f"snapshot {manifest.snapshot_id} records no start time")
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def mw_timestamp(moment: datetime) -> str:
+    """A MediaWiki API timestamp.
+
+    >>> mw_timestamp(datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
+    '2026-01-02T03:04:05Z'
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def current_titles(store: SnapshotStore, chain: list[SnapshotManifest]) -> dict[str, str]:
+    """title -> doc_id of every live document along a chain (newest row per doc_id wins)."""
+    current: dict[str, str | None] = {}
+    for manifest in chain:  # oldest first
+        for part in store.part_files(manifest.source, manifest.snapshot_id):
+            table = pq.read_table(part, columns=["doc_id", "title", "is_deleted"])
+            ids, titles, deleted = (c.to_pylist() for c in table.columns)
+            for doc_id, title, gone in zip(ids, titles, deleted, strict=True):
+                current[doc_id] = None if gone else title
+    return {title: doc_id for doc_id, title in current.items() if title is not None}
+
+
+class IncrementalPlan:
+    """The titles to refetch since ``rcstart`` and the base documents they may replace.
+
+    >>> plan = IncrementalPlan("2026-01-01T00:00:00Z", [0], {"Old": "7", "Kept": "8"})
+    >>> plan.add({"type": "log", "ns": 0, "title": "Old", "logtype": "move",
+    ...           "logparams": {"target_ns": 0, "target_title": "New"}})
+    >>> plan.add({"type": "edit", "ns": 2, "title": "User:Bob"})  # not a crawled namespace
+    >>> plan.next_batch(50)
+    ['Old', 'New']
+    >>> plan.emitted_ids.add("7")  # page 7 was found again, under its new title
+    >>> list(plan.tombstones())
+    []
+    """
+
+    def __init__(self, rcstart: str, namespaces: Iterable[int],
+                 base_titles: dict[str, str]) -> None:
+        self.rcstart = rcstart
+        self.namespaces = frozenset(namespaces)
+        self.base_titles = base_titles
+        self.titles: dict[str, None] = {}  # ordered set of titles to refetch
+        self.emitted_ids: set[str] = set()
+        self.changes = 0
+        self.current: list[str] = []
+        self._cursor = 0
+
+    @classmethod
+    def load(cls, store: SnapshotStore, chain: list[SnapshotManifest], rcstart: str,
+             namespaces: Iterable[int]) -> IncrementalPlan:
+        """A plan over the live documents of ``chain``, starting at ``rcstart``."""
+        return cls(rcstart, namespaces, current_titles(store, chain))
+
+    @staticmethod
+    def start_for(base: SnapshotManifest, margin_s: float) -> str:
+        """``rcstart`` for an increment on ``base``: its high-water mark minus a margin."""
+        return mw_timestamp(high_water_mark(base) - timedelta(seconds=margin_s))
+
+    def add(self, change: dict[str, Any]) -> None:
+        """Record one recentchanges entry (edit, new page or log event)."""
+        self.changes += 1
+        title = change.get("title")
+        if title and change.get("ns") in self.namespaces:
+            self.titles[title] = None
+        params = change.get("logparams") or {}
+        target = params.get("target_title")
+        if target and params.get("target_ns") in self.namespaces:
+            self.titles[target] = None
+
+    def next_batch(self, size: int) -> list[str]:
+        """The next ``size`` titles to fetch (empty when all were handed out)."""
+        titles = list(self.titles)
+        batch = titles[self._cursor : self._cursor + size]
+        self._cursor += len(batch)
+        return batch
+
+    def tombstones(self) -> Iterator[tuple[str, str]]:
+        """(doc_id, title) of base documents whose title changed hands and were not seen."""
+        for title in self.titles:
+            doc_id = self.base_titles.get(title)
+            if doc_id is not None and doc_id not in self.emitted_ids:
+                self.emitted_ids.add(doc_id)
+                yield doc_id, title
+
+
+class RecentChangesCrawl:
+    """The MediaWiki spider's incremental requests: window check, recent changes, titles.
+
+    Mixed into :class:`crawler.spiders.mediawiki.MediaWikiSpider`, whose plan
+    (``_changes``) it follows; the stubs below name what it uses from the spider.
+    """
+
+    _changes: IncrementalPlan | None
+    parameters: dict[str, Any]
+    license: str | None
+
+    if TYPE_CHECKING:
+        @property
+        def batch(self) -> int: ...
+        def _api_request(self, params: dict[str, Any], callback: Any,
+                         **cb_kwargs: Any) -> Request: ...
+        def _api_answer(self, response: Response, advice: str) -> dict[str, Any]: ...
+        def _fall_back(self, reason: str) -> None: ...
+        def _next_namespace(self) -> Iterator[Any]: ...
+        def _merge(self, page: dict[str, Any]) -> None: ...
+        def _emit_batch(self) -> Iterator[DocumentItem]: ...
+
+    #: Timestamp of the wiki's oldest recent change (asked along with siteinfo).
+    rc_oldest: str | None = None
+
+    def start_increment(self) -> Iterator[Any]:
+        """Read recent changes, or fall back to a full crawl when they no longer reach the
+        base (the oldest recent change is newer than ``rcstart``)."""
+        assert self._changes is not None
+        oldest = self.rc_oldest
+        if oldest is None or oldest > self._changes.rcstart:
+            self._fall_back(f"recent changes start at {oldest}, after the base snapshot's "
+                            f"{self._changes.rcstart}: the window no longer covers it")
+            yield SnapshotInfoItem(site={"incremental_fallback":
+                                         self.parameters["incremental_fallback"]})
+            yield from self._next_namespace()
+            return
+        yield self._rc_request({})
+
+    def _rc_request(self, cont: dict[str, Any]) -> Request:
+        assert self._changes is not None
+        # No rcnamespace: a move into a crawled namespace is logged under its source title.
+        return self._api_request({
+            "list": "recentchanges", "rcdir": "newer", "rcstart": self._changes.rcstart,
+            "rcprop": "title|ids|timestamp|loginfo", "rctype": "edit|new|log",
+            "rclimit": "max", **cont}, self.parse_rc)
+
+    def parse_rc(self, response: Response) -> Iterator[Any]:
+        assert self._changes is not None
+        data = self._api_answer(response, "run a full crawl instead of --incremental")
+        for change in data.get("query", {}).get("recentchanges", []):
+            self._changes.add(change)
+        if data.get("continue"):
+            yield self._rc_request(data["continue"])
+            return
+        self.parameters.update({"recent_changes": self._changes.changes,
+                                "changed_titles": len(self._changes.titles)})
+        yield SnapshotInfoItem()  # records the counts in the manifest
+        yield from self._next_titles({})
+
+    def _next_titles(self, cont: dict[str, Any]) -> Iterator[Any]:
+        assert self._changes is not None
+        if not cont:
+            batch = self._changes.next_batch(self.batch)
+            if not batch:
+                yield from self._tombstones()
+                return
+            self._changes.current = batch
+        params = {"titles": "|".join(self._changes.current), **PAGE_PROPS, **cont}
+        yield self._api_request(params, self.parse_titles)
+
+    def parse_titles(self, response: Response) -> Iterator[Any]:
+        assert self._changes is not None
+        data = self._api_answer(response, "run a full crawl instead of --incremental")
+        for page in data.get("query", {}).get("pages", []):
+            if "pageid" in page and page.get("ns") in self._changes.namespaces:
+                self._merge(page)
+        if data.get("batchcomplete"):
+            yield from self._emit_batch()
+        yield from self._next_titles(data.get("continue") or {})
+
+    def _tombstones(self) -> Iterator[DocumentItem]:
+        assert self._changes is not None
+        fetched = datetime.now(UTC)
+        for doc_id, title in self._changes.tombstones():
+            yield DocumentItem(doc_id=doc_id, kind="page", url=None, title=title, text="",
+                               fetched_at=fetched, license=self.license, is_deleted=True)
+
