@@ -1,4 +1,8 @@
-"""Numba kernels behind :mod:`audit.fast`: normalise, shingle, xxh32 and affine32 MinHash.
+"""Numba kernels behind :mod:`audit.fast`: normalise, shingle, xxh32 and affine32 MinHash,
+winnowing anchors (xxh64) and exact shingle sets.
+
+One module on purpose, though long: numba's on-disk cache is invalidated per source file,
+so a kernel that inlined a helper from another module could keep running a stale copy.
 
 Every kernel works on an Arrow-style string column: ``data`` (UTF-8 bytes) and ``offsets``
 (``n + 1`` int64 positions into ``data``). Kernels are compiled once per machine and cached
@@ -143,26 +147,26 @@ def _ascii_run(
     """Append normalised ASCII ``data[p:]`` to ``buf`` up to ``end`` or the first non-ASCII byte.
 
     Words go in one space apart; ``starts`` gets each word's first position. Returns the new
-    (length, word count, inside a word, where it stopped).
+    (length, word count, inside a word, where it stopped). Branch-free but for the
+    non-ASCII exit: the space, the word start and the byte are always written, and the
+    counters advance only when they should (``buf`` and ``starts`` have room for that).
     """
+    word = np.int64(1) if in_word else np.int64(0)
     for i in range(np.uint64(p), np.uint64(end)):
         c = data[i]
         if c >= 128:
-            return pos, nwords, in_word, np.int64(i)
+            return pos, nwords, word != 0, np.int64(i)
         m = ascii_map[c]
-        if m != 0:
-            if not in_word:
-                if nwords > 0:
-                    buf[pos] = _SPACE
-                    pos += 1
-                starts[nwords] = pos
-                nwords += 1
-                in_word = True
-            buf[pos] = m
-            pos += 1
-        else:
-            in_word = False
-    return pos, nwords, in_word, np.int64(end)
+        w = np.int64(1) if m != 0 else np.int64(0)
+        boundary = w & (1 - word)
+        buf[pos] = _SPACE
+        pos += int(boundary & (np.int64(1) if nwords > 0 else np.int64(0)))
+        starts[nwords] = pos
+        nwords += int(boundary)
+        buf[pos] = m
+        pos += int(w)
+        word = w
+    return pos, nwords, word != 0, np.int64(end)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -377,77 +381,41 @@ def _minhash(hashes: np.ndarray, nsh: int, a: np.ndarray, b: np.ndarray,
 
 
 @njit(cache=True, nogil=True)
-def _same_shingle(buf: np.ndarray, starts: np.ndarray, nwords: int, end: int, ngram: int,
-                  i: int, j: int) -> bool:
-    si = starts[i]
-    sj = starts[j]
-    n = _shingle_end(starts, nwords, end, ngram, i) - si
-    if _shingle_end(starts, nwords, end, ngram, j) - sj != n:
-        return False
-    for k in range(n):  # noqa: SIM110 (numba compiles loops, not generators)
-        if buf[si + k] != buf[sj + k]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _unique_shingles(buf: np.ndarray, end: int, starts: np.ndarray, nwords: int, ngram: int,
-                     hashes: np.ndarray, nsh: int, slots: np.ndarray, stamps: np.ndarray,
-                     gen: int) -> int:
-    """Distinct shingles (byte-exact; the 32-bit hashes only pick the slot)."""
-    if nsh <= 1:
-        return nsh
-    mask = slots.shape[0] - 1
-    count = 0
-    for i in range(nsh):
-        s = np.int64(hashes[i]) & mask
-        while True:
-            if stamps[s] != gen:
-                stamps[s] = gen
-                slots[s] = i
-                count += 1
-                break
-            j = slots[s]
-            if hashes[j] == hashes[i] and _same_shingle(buf, starts, nwords, end, ngram, i, j):
-                break
-            s = (s + 1) & mask
-    return count
-
-
-@njit(cache=True, nogil=True)
-def _winnow(hashes: np.ndarray, nsh: int, window: int, pre: np.ndarray, suf: np.ndarray,
+def _winnow(hashes: np.ndarray, nsh: int, window: int, pre: np.ndarray,
             picked: np.ndarray) -> int:
     """Positions picked by winnowing: the rightmost minimum of every ``window`` shingles.
 
     A text of at most ``window`` shingles is one window. Returns how many positions
     (increasing, distinct) were written to ``picked``. Branch-free van Herk/Gil-Werman
-    sliding minimum over keys ``hash << 32 | ~position`` (ties go to the rightmost).
+    sliding minimum over keys ``hash << 32 | ~position`` (ties go to the rightmost): a
+    forward pass takes prefix minima within blocks of ``window``, a backward pass takes
+    suffix minima and picks each window's minimum from the two.
     """
     if nsh == 0:
         return 0
     w = min(window, nsh)
     low = np.uint64(0xFFFFFFFF)
+    top = low << np.uint64(32) | low
     for lo in range(0, nsh, w):
-        hi = min(lo + w, nsh)
-        m = low << np.uint64(32) | low
-        for i in range(lo, hi):
-            k = (np.uint64(hashes[i]) << np.uint64(32)) | (low - np.uint64(i))
-            m = min(m, k)
+        m = top
+        for i in range(lo, min(lo + w, nsh)):
+            m = min(m, (np.uint64(hashes[i]) << np.uint64(32)) | (low - np.uint64(i)))
             pre[i] = m
-        m = low << np.uint64(32) | low
-        for i in range(hi - 1, lo - 1, -1):
-            k = (np.uint64(hashes[i]) << np.uint64(32)) | (low - np.uint64(i))
-            m = min(m, k)
-            suf[i] = m
     count = 0
     last = np.int64(-1)
-    for s in range(nsh - w + 1):
-        k = min(suf[s], pre[s + w - 1])
-        p = np.int64(low - (k & low))
-        if p != last:
-            picked[count] = p
-            count += 1
-            last = p
+    first_block = ((nsh - 1) // w) * w
+    for lo in range(first_block, -1, -w):
+        m = top
+        for s in range(min(lo + w, nsh) - 1, lo - 1, -1):
+            m = min(m, (np.uint64(hashes[s]) << np.uint64(32)) | (low - np.uint64(s)))
+            if s + w <= nsh:
+                p = np.int64(low - (min(m, pre[s + w - 1]) & low))
+                if p != last:
+                    picked[count] = p
+                    count += 1
+                    last = p
+    for i in range(count // 2):
+        picked[i], picked[count - 1 - i] = picked[count - 1 - i], picked[i]
     return count
 
 
@@ -469,7 +437,7 @@ def _longest(offsets: np.ndarray, docs: np.ndarray) -> int:
     return longest
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _normalize_doc(data: np.ndarray, offsets: np.ndarray, d: int, ascii_only: bool,
                    islands: np.ndarray, island_offsets: np.ndarray, island: int,
                    keep: np.ndarray, ascii_map: np.ndarray, bases: np.ndarray,
@@ -495,7 +463,7 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
               keep: np.ndarray, ascii_map: np.ndarray, bases: np.ndarray, a: np.ndarray,
               b: np.ndarray, ngram: int, window: int, sigs: np.ndarray, n_words: np.ndarray,
               n_shingles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signature, word count, distinct shingles and anchors of documents ``docs``.
+    """Signature, word count, shingle count (repeats included) and anchors of ``docs``.
 
     Rows of ``sigs``, ``n_words`` and ``n_shingles`` are written for every document done.
     Returns (anchor documents, anchor xxh64 hashes, documents left undone); each
@@ -503,13 +471,7 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
     """
     longest = _longest(offsets, docs) + island_offsets[-1] - island_offsets[0]
     buf, starts, hashes = _scratch(longest)
-    size = 1
-    while size < 2 * hashes.shape[0]:
-        size *= 2
-    slots = np.empty(size, dtype=np.int64)
-    stamps = np.zeros(size, dtype=np.int64)
     pre = np.empty(hashes.shape[0], dtype=np.uint64)
-    suf = np.empty(hashes.shape[0], dtype=np.uint64)
     picked = np.empty(hashes.shape[0], dtype=np.int64)
     anchor_doc = np.empty(max(16, docs.shape[0] * 8), dtype=np.int64)
     anchor_hash = np.empty(anchor_doc.shape[0], dtype=np.uint64)
@@ -517,7 +479,6 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
     n_undone = 0
     count = 0
     island = 0
-    gen = 0
     for d in docs:
         if not valid[d]:
             sigs[d, :] = _EMPTY32
@@ -533,11 +494,9 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
             continue
         nsh = _hash_shingles(buf, pos, starts, nwords, ngram, hashes)
         _minhash(hashes, nsh, a, b, sigs[d])
-        gen += 1
         n_words[d] = nwords
-        n_shingles[d] = _unique_shingles(buf, pos, starts, nwords, ngram, hashes, nsh, slots,
-                                         stamps, gen)
-        npick = _winnow(hashes, nsh, window, pre, suf, picked)
+        n_shingles[d] = nsh
+        npick = _winnow(hashes, nsh, window, pre, picked)
         if count + npick > anchor_doc.shape[0]:
             grow = max(2 * anchor_doc.shape[0], count + npick)
             anchor_doc = _grown(anchor_doc, grow, count)

@@ -40,8 +40,10 @@ def register(cli: click.Group) -> None:
     @click.option("--containment-threshold", type=float, default=0.8, show_default=True,
                   help="Containment (either way) that makes a containment match.")
     @click.option("--window-words", type=int, default=50, show_default=True,
-                  help="Words per containment window.")
-    @click.option("--memory-limit", default="1GB", show_default=True,
+                  help="Containment window: a text of at least this many words inside "
+                       "another, or a passage of twice as many shared by two long texts, is "
+                       "always a candidate.")
+    @click.option("--memory-limit", default="512MB", show_default=True,
                   help="DuckDB memory limit of the banding join (spills to disk beyond it).")
     @click.option("--engine", "engine_signer", type=click.Choice(["auto", "reference", "fast"]),
                   default="auto", show_default=True,

@@ -16,7 +16,7 @@ SCHEME = "affine32"
 #: The hash applied to each UTF-8 encoded shingle before the permutations.
 HASHFUNC = "xxhash.xxh32_intdigest(seed=0)"
 #: Bumped whenever the way signatures are derived from snapshot rows changes.
-SIGNATURE_FORMAT = 1
+SIGNATURE_FORMAT = 2
 
 _RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
@@ -49,11 +49,9 @@ class AuditConfig:
         sample_seed: seed of that sample.
         verify: ``"none"`` (MinHash decides near-duplicates) or ``"exact"`` (every match
             is checked on the shingle sets and only true matches are kept).
-        window_words: words per containment window.
-        source_window_step: words between source-side window starts (training windows do
-            not overlap); a shared passage of ``2 * window_words - 1`` words always lines up
-            within ``source_window_step / 2`` words.
-        window_threshold: Jaccard threshold the window bands are tuned for.
+        window_words: words per winnowing window of the containment index: a text of at
+            least this many words inside another, or a passage of twice as many shared by two
+            long texts, is always a candidate (see :mod:`audit.anchors`).
         containment_threshold: containment (either direction) that makes a containment match.
         min_shared_shingles: shared shingles that make a containment match regardless of
             the ratios (None: ``window_words - ngram + 1``, one window's worth).
@@ -83,14 +81,12 @@ class AuditConfig:
     sample_seed: int = 7
     verify: str = "none"
     window_words: int = 50
-    source_window_step: int = 10
-    window_threshold: float = 0.5
     containment_threshold: float = 0.8
     min_shared_shingles: int | None = None
     calibration_pairs: int = 400
     calibration_seed: int = 0
     batch_size: int = 2000
-    memory_limit: str = "1GB"
+    memory_limit: str = "512MB"
     duckdb_threads: int | None = None
     engine_signer: str = "auto"
     confidence: float = 0.95
@@ -119,8 +115,6 @@ class AuditConfig:
             raise bad("--sources", f"{','.join(self.sources)} names a source twice")
         if not 0.0 < self.threshold <= 1.0:
             raise bad("--threshold", f"{self.threshold}; use a Jaccard value in (0, 1]")
-        if not 0.0 < self.window_threshold <= 1.0:
-            raise bad("--window-threshold", f"{self.window_threshold}; use a value in (0, 1]")
         if not 0.0 < self.containment_threshold <= 1.0:
             raise bad("--containment-threshold", f"{self.containment_threshold}; use (0, 1]")
         if not 2 <= self.num_perm <= 1024:
@@ -133,8 +127,6 @@ class AuditConfig:
             raise bad("--verify", f"{self.verify!r}; use 'none' or 'exact'")
         if self.window_words < self.ngram + 1:
             raise bad("--window-words", f"{self.window_words}; must exceed --ngram")
-        if not 1 <= self.source_window_step <= self.window_words:
-            raise bad("--source-window-step", f"{self.source_window_step}; use 1..window words")
         if self.engine_signer not in ("auto", "reference", "fast"):
             raise bad("--engine", f"{self.engine_signer!r}; use auto, reference or fast")
         if not _MEMORY_RE.match(self.memory_limit.strip()):
@@ -156,11 +148,6 @@ class AuditConfig:
         """(bands, rows) of the whole-document index."""
         return lsh_params(self.threshold, self.num_perm)
 
-    @property
-    def window_lsh(self) -> tuple[int, int]:
-        """(bands, rows) of the window index."""
-        return lsh_params(self.window_threshold, self.num_perm)
-
     def signing_params(self) -> dict[str, Any]:
         """The parameters a stored signature depends on (and nothing else)."""
         return {
@@ -170,7 +157,6 @@ class AuditConfig:
             "hashfunc": self.hashfunc,
             "ngram": self.ngram,
             "window_words": self.window_words,
-            "source_window_step": self.source_window_step,
             "signature_format": SIGNATURE_FORMAT,
         }
 
@@ -185,7 +171,6 @@ class AuditConfig:
         out["inputs"] = list(self.inputs)
         out["sources"] = list(self.sources)
         out["doc_lsh"] = {"bands": self.doc_lsh[0], "rows": self.doc_lsh[1]}
-        out["window_lsh"] = {"bands": self.window_lsh[0], "rows": self.window_lsh[1]}
         out["shared_shingles_min"] = self.shared_shingles_min
         out["signing_hash"] = self.signing_hash()
         return out

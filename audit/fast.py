@@ -5,7 +5,7 @@ word n-gram shingles as in :func:`commons.normalize.shingles`, each shingle hash
 ``xxhash.xxh32_intdigest(shingle.encode("utf-8"))``, and ``datasketch.MinHash(num_perm,
 seed=seed, scheme="affine32", hashfunc=...)`` updated with every shingle. A text with no
 shingle gets datasketch's empty row (every value ``2**32 - 1``). The same pass counts words
-and distinct shingles and picks the winnowing anchors; exact shingle sets are xxh64 hashes.
+and shingles and picks the winnowing anchors; exact shingle sets are xxh64 hashes.
 
 ASCII documents are normalised, shingled, hashed and permuted inside one numba kernel.
 In other documents only the non-ASCII "islands" (see :mod:`audit._fastkernels`) go through
@@ -175,7 +175,7 @@ class FastSigner:
         return self._sign_parts(data, offsets, valid).signatures
 
     def sign_batch(self, texts: pa.Array | pa.ChunkedArray) -> SignedBatch:
-        """Signatures, word and distinct-shingle counts, and anchors of a string column."""
+        """Signatures, word and shingle counts, and anchors of a string column."""
         return self._sign_parts(*string_parts(texts))
 
     def sign_arrow(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:

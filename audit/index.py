@@ -6,10 +6,9 @@ a 64-bit key with a fixed splitmix64 fold, so two documents are candidates exact
 datasketch would put them in the same bucket (barring a 64-bit key collision, which the
 later Jaccard check removes).
 
-Anchors (winnowing fingerprints, see :mod:`audit.sign`) are the containment index: a
-training and a source document sharing an anchor are a candidate pair, and the number of
-anchors they share travels with the pair. Both joins run in DuckDB with a memory limit and
-a temp directory, so an index larger than memory spills to disk.
+Anchors (winnowing fingerprints, see :mod:`audit.anchors`) are the containment index; the
+number of anchors a pair shares travels with it. Both joins run in DuckDB with a memory
+limit and a temp directory, so an index larger than memory spills to disk.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audit.anchors import anchor_pairs
 from commons.catalog import sql_literal
 
 BAND_SCHEMA = pa.schema([("row", pa.int64()), ("band", pa.int16()), ("h", pa.uint64())])
-ANCHOR_SCHEMA = pa.schema([("row", pa.int64()), ("h", pa.uint64()), ("short", pa.bool_())])
 #: Rows per Parquet row group of band and anchor files: small enough for DuckDB to stream
 #: them under a tight memory limit (the files are uncompressed).
 ROW_GROUP = 256 * 1024
@@ -113,34 +112,6 @@ class BandWriter:
         self._writer.close()
 
 
-class AnchorWriter:
-    """Appends ``(row, h, short)`` anchors to one Parquet file.
-
-    ``short`` marks the anchors of a text with fewer than ``2 * window`` shingles (see
-    :func:`candidate_join`).
-    """
-
-    def __init__(self, path: Path, window: int) -> None:
-        self.path = path
-        self.window = window
-        self._writer = pq.ParquetWriter(path, ANCHOR_SCHEMA, compression="none",
-                                        use_dictionary=False, write_statistics=False)
-        self.count = 0
-
-    def add(self, rows: np.ndarray, anchors: np.ndarray, shingles: np.ndarray) -> None:
-        """Anchors of documents ``rows``; ``shingles`` is each anchor's text's shingle count."""
-        if len(rows):
-            short = np.asarray(shingles) < 2 * self.window
-            self._writer.write_table(pa.table(
-                {"row": np.asarray(rows, dtype=np.int64),
-                 "h": np.asarray(anchors, dtype=np.uint64), "short": short},
-                schema=ANCHOR_SCHEMA), row_group_size=ROW_GROUP)
-            self.count += len(rows)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
 @dataclass(frozen=True)
 class JoinSettings:
     """DuckDB resources for the join."""
@@ -183,34 +154,21 @@ def band_join(
     return _count(con, out)
 
 
-def _anchor_pairs_sql(left: Path, right: Path) -> str:
-    return (
-        "SELECT t.row AS train_row, s.row AS source_row, count(*) AS shared_anchors "
-        f"FROM read_parquet({sql_literal(str(left))}) t "
-        f"JOIN read_parquet({sql_literal(str(right))}) s ON t.h = s.h GROUP BY ALL "
-        "HAVING count(*) >= 2 OR bool_or(t.short OR s.short)"
-    )
-
-
 def candidate_join(
     con: duckdb.DuckDBPyConnection,
     doc_bands: tuple[Path, Path],
     anchors: tuple[Path, Path],
     out: Path,
 ) -> int:
-    """Union of the band join and the anchor join, flagged by which found each pair.
-
-    An anchor pair needs two shared anchors, or one when either text is short (fewer than
-    ``2 * window`` shingles). So a text of at least ``window`` shingles inside another is
-    always a candidate, and so is a passage of ``2 * window`` shingles shared by two long
-    texts (two disjoint windows of it each give both texts the same anchor); a single
-    anchor shared by two long texts, usually a common phrase, is not enough.
+    """Union of the band join and the anchor join (:mod:`audit.anchors`; ``anchors`` are the
+    two sides' anchor folders), flagged by which found each pair.
 
     Writes ``(train_row, source_row, via_doc, via_window, shared_anchors)`` sorted by
     ``train_row`` (``via_window``: found by the anchor index).
     """
+    w = anchor_pairs(con, *anchors)
     sql = (
-        f"WITH d AS ({_pairs_sql(*doc_bands)}), w AS ({_anchor_pairs_sql(*anchors)}) "
+        f"WITH d AS ({_pairs_sql(*doc_bands)}), w AS (SELECT * FROM {w}) "
         "SELECT coalesce(d.train_row, w.train_row) AS train_row, "
         "coalesce(d.source_row, w.source_row) AS source_row, "
         "d.train_row IS NOT NULL AS via_doc, w.train_row IS NOT NULL AS via_window, "
@@ -220,6 +178,7 @@ def candidate_join(
         "ORDER BY train_row, source_row"
     )
     con.execute(f"COPY ({sql}) TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"DROP TABLE {w}")
     return _count(con, out)
 
 

@@ -80,6 +80,10 @@ class Calibration:
         return out
 
 
+#: Candidate pairs per match chunk: their texts and shingle sets are held while in flight.
+CHUNK_PAIRS = 5000
+
+
 @dataclass(frozen=True)
 class DocFiles:
     """One side's documents: the facts table, the texts and the signatures."""
@@ -141,24 +145,24 @@ class PairMatcher:
         self.signer = signer
         self.train = train
         self.source = source
-        self.train_sizes = train.docs.column("n_shingles").to_numpy()
-        self.source_sizes = source.docs.column("n_shingles").to_numpy()
+        self.train_rows = train.docs.num_rows
+        self.source_rows = source.docs.num_rows
 
     def run(self, candidates: Path, n_candidates: int, out: Path) -> MatchTally:
         c = self.config
         tally = MatchTally(
-            train_matched=np.zeros(len(self.train_sizes), dtype=bool),
-            train_overlap=np.zeros(len(self.train_sizes), dtype=np.float64),
-            source_matched=np.zeros(len(self.source_sizes), dtype=bool),
-            source_cover=np.zeros(len(self.source_sizes), dtype=np.float64),
+            train_matched=np.zeros(self.train_rows, dtype=bool),
+            train_overlap=np.zeros(self.train_rows, dtype=np.float64),
+            source_matched=np.zeros(self.source_rows, dtype=bool),
+            source_cover=np.zeros(self.source_rows, dtype=np.float64),
             candidates=n_candidates,
         )
         rate = min(1.0, c.calibration_pairs / n_candidates) if n_candidates else 1.0
         writer = pq.ParquetWriter(out, MATCH_SCHEMA, compression="zstd")
         bar = tqdm(total=n_candidates, desc="match", unit="pair", disable=not c.progress)
         try:
-            for t, result in bounded_map(lambda t: self._chunk(t, rate), _groups(candidates,
-                                                                              20_000), workers()):
+            chunks = _groups(candidates, CHUNK_PAIRS)
+            for t, result in bounded_map(lambda t: self._chunk(t, rate), chunks, workers()):
                 table, part = result
                 writer.write_table(table)
                 part.add_to(tally)
@@ -182,12 +186,12 @@ class PairMatcher:
         n = len(tr)
         est_j = estimated_jaccard(self.train.signatures.take(tr),
                                   self.source.signatures.take(sr))
-        st, ss = self.train_sizes[tr], self.source_sizes[sr]
-        est_ts = estimated_containment(est_j, st, ss)
-        est_st = estimated_containment(est_j, ss, st)
         calib = _calibration_mask(tr, sr, c.calibration_seed, rate)
         tsets, t_loc = self._sets(self.train, tr)
         ssets, s_loc = self._sets(self.source, sr)
+        st, ss = tsets.seg[t_loc, 1], ssets.seg[s_loc, 1]  # distinct shingles
+        est_ts = estimated_containment(est_j, st, ss)
+        est_st = estimated_containment(est_j, ss, st)
         ex = pair_overlaps(tsets, t_loc, ssets, s_loc)
         shown = via_win | calib | (c.verify == "exact")
         j_dec = ex.jaccard if c.verify == "exact" else est_j

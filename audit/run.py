@@ -30,7 +30,7 @@ from audit.readers import resolve_inputs
 from audit.sign import make_signer, signer_name
 from audit.source import SourceSide, prepare_source
 from audit.summary import credit_threads, summary_row
-from audit.training import TRAIN_TEXTS, read_stage
+from audit.training import TRAIN_ANCHORS, TRAIN_TEXTS, read_stage
 from audit.views import MATCH_TYPES, arrow_schema
 from commons.provenance import file_fingerprint
 from commons.store import DataDir
@@ -89,7 +89,8 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
             sides.append(side)
             run.meta["snapshots"].append({
                 "source": s, "snapshot_id": side.snapshot_id, "license": side.license,
-                "signature_cache": str(side.cache_dir), "cache_hit": side.cache_hit,
+                "chain": side.chain, "signature_cache": str(side.cache_dir),
+                "cache_hit": side.cache_hit,
                 "counts": side.counts})
     with _timed(run, "read"):
         read, signed = read_stage(config, files, work, signer)
@@ -143,7 +144,7 @@ def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path, con: A
     return candidate_join(
         con,
         (work / "train_doc_bands.parquet", source_bands(config, side)),
-        (work / "train_anchors.parquet", side.anchors_path),
+        (work / TRAIN_ANCHORS, side.anchors_path),
         sdir / "candidates.parquet",
     )
 
@@ -183,7 +184,7 @@ def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,
         "run": pa.array([config.run_name] * n, pa.string()),
         "train_id": train_docs.column("id").take(tr),
         "source": pa.array([side.name] * n, pa.string()),
-        "snapshot_id": pa.array([side.snapshot_id] * n, pa.string()),
+        "snapshot_id": side.doc_snapshot_ids(source_docs.column("doc_id").take(sr)),
         "doc_id": source_docs.column("doc_id").take(sr),
         "kind": source_docs.column("kind").take(sr),
         "url": source_docs.column("url").take(sr),

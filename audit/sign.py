@@ -61,7 +61,7 @@ class SignedBatch:
     Attributes:
         signatures: ``uint32[n, num_perm]``.
         n_words: ``int32[n]`` normalised words.
-        n_shingles: ``int32[n]`` distinct shingles (0: empty text).
+        n_shingles: ``int32[n]`` shingles, repeats included (0: empty text).
         anchor_rows: ``int64`` batch position of each anchor.
         anchors: ``uint64`` anchor hashes (distinct within a text).
     """
@@ -185,7 +185,7 @@ class DatasketchSigner:
             rows += [i] * len(found)
             anchors += found
         return SignedBatch(sigs, np.asarray(n_words, dtype=np.int32),
-                           np.asarray([len(set(sh)) for sh in per_text], dtype=np.int32),
+                           np.asarray([len(sh) for sh in per_text], dtype=np.int32),
                            np.asarray(rows, dtype=np.int64), np.asarray(anchors, dtype=np.uint64))
 
     def shingle_sets(self, texts: pa.Array | pa.ChunkedArray) -> ShingleSets:

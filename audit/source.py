@@ -3,7 +3,16 @@
 Signatures of a source live under
 ``DATA/signatures/source=<s>/snapshot=<id>/config=<signing hash>/`` and are reused by every
 later audit with the same signing parameters, so an unchanged source is never re-hashed.
-A cache folder is built under a hidden name and renamed into place when complete.
+A cache folder is built under a hidden name and renamed into place when complete; it
+holds the documents' facts (``docs.arrow``), their texts (``texts.bin``, read back by
+row), signatures (Parquet, and raw ``.u32`` for reads by row), winnowing anchors, and the
+LSH band table of each layout an audit asked for (built on first use).
+
+The snapshot's rows are streamed from its part files in file order; thread documents (of
+forum sources) come from a DuckDB aggregation afterwards. Signing runs in worker threads.
+When the newest snapshot is incremental, the audited rows are the current state of its
+chain (``SnapshotStore.latest_chain``, as in ``latest_documents``: the newest row of each
+document, tombstones dropped), and each match names the snapshot its row comes from.
 
 Which rows are audited: redirects, deleted rows and rows whose text has no shingles are
 skipped and counted. Forum posts (``kind='post'`` with a ``parent_id``) also form one
@@ -29,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
 from audit.docs import (
     SOURCE_DOC_SCHEMA,
@@ -40,7 +50,7 @@ from audit.docs import (
     write_signature_parquet,
 )
 from audit.exceptions import SignatureCacheError
-from audit.index import AnchorWriter, BandWriter, band_table
+from audit.index import BandWriter, band_table
 from audit.sign import (
     SignedBatch,
     Signer,
@@ -60,9 +70,12 @@ DOCS_NAME = "docs.arrow"
 TEXTS_NAME = "texts.bin"
 DOC_SIGS_NAME = "doc_signatures.parquet"
 DOC_SIGS_RAW = "doc_signatures.u32"
-ANCHORS_NAME = "anchors.parquet"
+ANCHORS_NAME = "anchors"
+#: Chains of incremental snapshots: each current document's own snapshot id.
+DOC_SNAPSHOTS_NAME = "doc_snapshots.parquet"
+CURRENT_NAME = "current.parquet"
 #: Version of the cache folder's layout; a cache of another layout is rebuilt.
-LAYOUT = 4
+LAYOUT = 5
 
 
 def bands_name(bands: int, rows: int) -> str:
@@ -79,10 +92,23 @@ class SourceSide:
     cache_dir: Path
     cache_hit: bool
     counts: dict[str, int] = field(default_factory=dict)
+    #: The snapshots whose current rows were audited, full snapshot first.
+    chain: list[str] = field(default_factory=list)
 
     @property
     def snapshot_id(self) -> str:
         return self.manifest.snapshot_id
+
+    def doc_snapshot_ids(self, doc_ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """The snapshot each document's audited row comes from (the tip for threads)."""
+        path = self.cache_dir / DOC_SNAPSHOTS_NAME
+        tip = pa.array([self.snapshot_id] * len(doc_ids), pa.string())
+        if not path.exists():
+            return tip
+        table = pq.read_table(path)
+        idx = pc.index_in(doc_ids, value_set=table.column("doc_id"))
+        found = table.column("snapshot_id").combine_chunks().take(pc.fill_null(idx, 0))
+        return pc.if_else(pc.is_valid(idx), found, tip)
 
     @property
     def docs_path(self) -> Path:
@@ -296,24 +322,32 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
         NoCompleteSnapshotError: the source has no complete snapshot.
     """
     store = SnapshotStore(data)
-    manifest = store.latest_complete(source)
+    chain = store.latest_chain(source)
+    manifest = chain[-1]
     target = cache_dir(data, config, source, manifest.snapshot_id)
     meta = _read_meta(target)
     if (meta is not None and meta.get("signing_params") == config.signing_params()
             and meta.get("layout") == LAYOUT):
-        return SourceSide(source, manifest, target, True, dict(meta["counts"]))
-    parts = store.part_files(source, manifest.snapshot_id)
+        return SourceSide(source, manifest, target, True, dict(meta["counts"]),
+                          [m.snapshot_id for m in chain])
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
+        if len(chain) == 1:
+            parts = store.part_files(source, manifest.snapshot_id)
+        else:
+            parts = [_current_rows(config, store, chain, tmp)]
         counts = _build(config, signer, manifest, parts, tmp) if parts else {
             "rows": 0, "redirects": 0, "deleted": 0, "empty": 0, "units": 0, "threads": 0,
             "anchors": 0}
         if not parts:
             _empty_cache(config, tmp)
+        if len(chain) > 1:
+            (tmp / CURRENT_NAME).unlink()
         atomic_write_json(tmp / META_NAME, {
             "source": source, "snapshot_id": manifest.snapshot_id,
+            "chain": [m.snapshot_id for m in chain],
             "signing_params": config.signing_params(), "layout": LAYOUT, "counts": counts,
             "signer": signer_name(signer), "created_at": iso(utcnow()),
             "versions": library_versions(),
@@ -324,7 +358,31 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
         fsync_dir(target.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return SourceSide(source, manifest, target, False, counts)
+    return SourceSide(source, manifest, target, False, counts, [m.snapshot_id for m in chain])
+
+
+def _current_rows(config: AuditConfig, store: SnapshotStore, chain: list[SnapshotManifest],
+                  out: Path) -> Path:
+    """The chain's current rows (newest per ``doc_id``, tombstones dropped) as one Parquet
+    file, plus ``doc_snapshots.parquet``: the snapshot each current row comes from."""
+    files = [str(p) for m in chain for p in store.part_files(m.source, m.snapshot_id)]
+    order = " ".join(f"WHEN {sql_literal(m.snapshot_id)} THEN {i}" for i, m in enumerate(chain))
+    sql = (f"SELECT * EXCLUDE (_newest) FROM (SELECT *, row_number() OVER (PARTITION BY doc_id "
+           f"ORDER BY CASE snapshot_id {order} END DESC) AS _newest FROM read_parquet("
+           f"[{', '.join(sql_literal(f) for f in files)}], union_by_name=true)) "
+           "WHERE _newest = 1 AND NOT coalesce(is_deleted, false) ORDER BY doc_id")
+    current = out / CURRENT_NAME
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SET memory_limit = {sql_literal(config.memory_limit)}")
+        con.execute(f"SET temp_directory = {sql_literal(str(out / 'duckdb_tmp'))}")
+        con.execute(f"COPY ({sql}) TO {sql_literal(str(current))} (FORMAT parquet)")
+        con.execute(f"COPY (SELECT doc_id, snapshot_id FROM read_parquet("
+                    f"{sql_literal(str(current))})) TO "
+                    f"{sql_literal(str(out / DOC_SNAPSHOTS_NAME))} (FORMAT parquet)")
+    finally:
+        con.close()
+    return current
 
 
 def _empty_cache(config: AuditConfig, out: Path) -> None:

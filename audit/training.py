@@ -9,7 +9,7 @@ written to ``work/``:
 * ``train_texts.bin`` (+ ``.offsets``): the texts, read back by row;
 * ``train_signatures.u32``: raw ``uint32[n, num_perm]`` signatures;
 * ``train_doc_bands.parquet``: LSH band keys of the non-empty documents;
-* ``train_anchors.parquet``: (row, h) winnowing anchors (the containment index).
+* ``train_anchors/``: (row, h, short) winnowing anchors (the containment index).
 
 Null, non-string and empty texts (no shingles after normalisation) are counted; they are
 kept as rows with ``n_shingles = 0`` and never indexed.
@@ -32,10 +32,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
 from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
 from audit.exceptions import CorruptInputError, EmptyTrainingSetError
-from audit.index import AnchorWriter, BandWriter, band_table
+from audit.index import BandWriter, band_table
 from audit.readers import InputFile, ParquetTrainingReader, TrainingReader, open_reader
 from audit.sign import (
     SignedBatch,
@@ -47,6 +48,7 @@ from audit.sign import (
 )
 
 TRAIN_TEXTS = "train_texts.bin"
+TRAIN_ANCHORS = "train_anchors"
 
 
 @dataclass
@@ -142,7 +144,19 @@ def _rows_batch(ids: Any, texts: list[Any]) -> ArrowBatch:
         texts = [t if isinstance(t, str) else None for t in texts]
     if not isinstance(ids, pa.Array):
         ids = pa.array(ids, pa.string())
-    return ArrowBatch(ids, pa.array(texts, pa.large_string()), mask if mask.any() else None)
+    try:
+        column = pa.array(texts, pa.large_string())
+    except UnicodeEncodeError:  # lone surrogates (JSON "\ud800"): not valid UTF-8
+        column = pa.array([_without_surrogates(t) for t in texts], pa.large_string())
+    return ArrowBatch(ids, column, mask if mask.any() else None)
+
+
+def _without_surrogates(text: str | None) -> str | None:
+    """``text`` with lone surrogates as U+FFFD; both normalise to a word separator, so the
+    shingles and signatures do not change."""
+    if text is None:
+        return None
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _file_batches(reader: TrainingReader, batch_size: int) -> Iterator[ArrowBatch]:
@@ -196,7 +210,7 @@ class _Outputs:
         self.texts = TextFile(work / TRAIN_TEXTS).writer()
         self.sigs = SignatureFile(work / "train_signatures.u32", config.num_perm).writer()
         self.bands = BandWriter(work / "train_doc_bands.parquet", bands, rows)
-        self.anchors = AnchorWriter(work / "train_anchors.parquet", anchor_window(config))
+        self.anchors = AnchorWriter(work / TRAIN_ANCHORS, anchor_window(config))
 
     def close(self) -> None:
         self.docs.close()

@@ -52,17 +52,26 @@ def band_pairs(signatures: np.ndarray, bands: int, rows: int) -> set[tuple[int, 
     return pairs
 
 
-def exact_jaccard(texts: pa.Array, pairs: np.ndarray) -> np.ndarray:
+def take(texts: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``texts[rows]`` for sorted ``rows``, chunk by chunk (no concatenation of the column)."""
+    starts = np.concatenate([[0], np.cumsum([len(c) for c in texts.chunks])])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    parts = [texts.chunk(int(c)).take(pa.array(rows[which == c] - starts[c]))
+             .cast(pa.large_string()) for c in np.unique(which)]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
+
+
+def exact_jaccard(texts: pa.ChunkedArray, pairs: np.ndarray) -> np.ndarray:
     """Exact Jaccard of the shingle sets of each pair of rows of ``texts``."""
     if len(pairs) == 0:
         return np.zeros(0)
     rows = np.unique(pairs)
-    sets = FastSigner().shingle_sets(texts.take(pa.array(rows)))
+    sets = FastSigner().shingle_sets(take(texts, rows))
     local = np.searchsorted(rows, pairs)
     return pair_overlaps(sets, local[:, 0], sets, local[:, 1]).jaccard
 
 
-def accuracy(signatures: np.ndarray, layout: tuple[int, int], texts: pa.Array,
+def accuracy(signatures: np.ndarray, layout: tuple[int, int], texts: pa.ChunkedArray,
              planted: np.ndarray, threshold: float) -> Accuracy:
     """Recall and precision of ``signatures`` (rows of ``texts``) at ``threshold``."""
     n = len(signatures)

@@ -17,6 +17,7 @@ import json
 import resource
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +81,27 @@ def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
 
 def _index(sigs_path: str, memory_limit: str, tmp: str) -> dict[str, Any]:
     from audit.config import lsh_params
+    from audit.fast import warm_up
     from audit.index import BandWriter, JoinSettings, band_join, connect
 
+    warm_up()  # as in an audit, the kernels are loaded before the index is built
     sigs = np.load(sigs_path)
     half = len(sigs) // 2
     bands, rows = lsh_params(0.8, sigs.shape[1])
     work = Path(tmp)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    paths = []
-    for name, part, base in (("s", sigs[:half], 0), ("t", sigs[half:], half)):
+
+    def build(name: str, part: np.ndarray, base: int) -> Path:
         writer = BandWriter(work / f"{name}.parquet", bands, rows)
         for lo in range(0, len(part), 100_000):
             writer.add(np.arange(lo, min(lo + 100_000, len(part)), dtype=np.int64) + base,
                        part[lo : lo + 100_000])
         writer.close()
-        paths.append(writer.path)
+        return writer.path
+
+    with ThreadPoolExecutor(2) as pool:  # one side per core; the kernels release the GIL
+        paths = list(pool.map(build, ("s", "t"), (sigs[:half], sigs[half:]), (0, half)))
     built = time.perf_counter() - t0
     con = connect(JoinSettings(memory_limit, work / "spill"))
     pairs = band_join(con, paths[1], paths[0], work / "pairs.parquet")

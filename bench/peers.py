@@ -39,8 +39,13 @@ class Method:
 
 
 def _texts(path: Path, limit: int) -> list[str]:
-    table = pq.read_table(path, columns=["text"])
-    return table.column(0).slice(0, limit).to_pylist()
+    """The first ``limit`` texts (only the row groups that hold them are read)."""
+    out: list[str] = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=8192, columns=["text"]):
+        out += batch.column(0).to_pylist()
+        if len(out) >= limit:
+            break
+    return out[:limit]
 
 
 def _shingles(text: str) -> list[str]:
@@ -57,8 +62,14 @@ def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
     signer = FastSigner(NUM_PERM, SEED, NGRAM)
     if limit >= pq.ParquetFile(path).metadata.num_rows:
         return signer.sign_parquet(path, "text", workers=workers)
-    table = pq.read_table(path, columns=["text"]).slice(0, limit)
-    return signer.sign_arrow(table.column(0))
+    pf = pq.ParquetFile(path)
+    parts, n = [], 0
+    for batch in pf.iter_batches(batch_size=8192, columns=["text"]):
+        parts.append(signer.sign_arrow(batch.column(0)[: limit - n]))
+        n += len(parts[-1])
+        if n >= limit:
+            break
+    return np.concatenate(parts)
 
 
 def datasketch_naive(path: Path, limit: int) -> np.ndarray:

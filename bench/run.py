@@ -12,8 +12,9 @@
 * **end to end**: ``commons audit`` of ``--size`` training documents against a source
   snapshot of ``--size`` pages (planted near-duplicates, truncations, embedded passages),
   in its own process: wall time, CPU, peak RSS, recall of each planted kind and matches of
-  unrelated documents; at ``--size >= 200000`` also at a tenth of the size (scaling) and
-  under ``--memory-cap`` (smaller than the index, so DuckDB spills).
+  unrelated documents; at ``--size >= 200000`` also under ``--memory-cap`` (smaller than
+  the index, so DuckDB spills), both again at a tenth of the size (scaling), and the
+  source side alone from cold (signing and index files of one source).
 
 Every figure is written to the JSON file with the library versions, the machine and its
 load average before and after, so runs can be compared.
@@ -51,8 +52,8 @@ def child(*args: str) -> dict[str, Any]:
                           text=True, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench.child {args[0]} failed ({proc.returncode}): "
-                           f"{proc.stderr.strip()[-2000:]}")
+        last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+        raise RuntimeError(f"bench.child {args[0]} exited {proc.returncode}: {last[0][:300]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
 
@@ -93,7 +94,7 @@ def signatures(work: Path, size: int, skip_peers: bool,
         print(f"writing the signature corpus ({size} documents) ...", flush=True)
         np.save(pairs_path, write_dedup_corpus(corpus, size, seed=7))
     pairs = np.load(pairs_path)
-    texts = pq.read_table(corpus, columns=["text"]).column(0).combine_chunks()
+    texts = pq.read_table(corpus, columns=["text"]).column(0)
     rows: list[dict[str, Any]] = []
     ours_sigs = work / "sigs-ours.npy"
     for m in methods():
@@ -166,10 +167,10 @@ def end_to_end(work: Path, size: int, memory_limit: str, tag: str) -> dict[str, 
     run_dir = data / "audits" / "bench"
     meta = json.loads((run_dir / "run.json").read_text())
     work_dir = run_dir / "work"
-    index_bytes = sum(p.stat().st_size for p in [*work_dir.rglob("*bands.parquet"),
-                                                 *work_dir.rglob("*anchors.parquet")])
     cache = Path(meta["snapshots"][0]["signature_cache"])
-    index_bytes += (cache / "anchors.parquet").stat().st_size
+    index_files = [*work_dir.rglob("*bands.parquet"), *work_dir.glob("train_anchors/*"),
+                   *cache.glob("doc_bands-*.parquet"), *cache.glob("anchors/*")]
+    index_bytes = sum(p.stat().st_size for p in index_files)
     out = {"size": size, "tag": tag, "memory_limit": memory_limit, "status": meta["status"],
            "seconds": r["seconds"], "cpu_seconds": r["cpu"], "peak_rss_mb": r["peak_rss_mb"],
            "us_per_train_doc": r["seconds"] / size * 1e6, "timings": meta["timings"],
@@ -177,6 +178,24 @@ def end_to_end(work: Path, size: int, memory_limit: str, tag: str) -> dict[str, 
            **_recall(run_dir, np.load(root / "kind.npy"))}
     shutil.rmtree(work_dir, ignore_errors=True)
     return out
+
+
+def scaling(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
+    """Time per document and peak memory of ``large`` relative to ``small``."""
+    return {"small": small["size"], "large": large["size"],
+            "memory_limit": large["memory_limit"],
+            "time_per_doc_ratio": large["us_per_train_doc"] / small["us_per_train_doc"],
+            "memory_ratio": large["peak_rss_mb"] / small["peak_rss_mb"]}
+
+
+def source_index(work: Path, size: int) -> dict[str, Any]:
+    """Signing and indexing one source of ``size`` pages from cold, in its own process."""
+    data = work / f"audit-{size}" / "data"
+    shutil.rmtree(data / "signatures", ignore_errors=True)
+    print(f"source index: {size} pages ...", flush=True)
+    r = child("source", str(data), SOURCE, "1GB")
+    return {"documents": size, "seconds": r["seconds"], "cpu_seconds": r["cpu"],
+            "peak_rss_mb": r["peak_rss_mb"], "docs_per_s": size / r["seconds"]}
 
 
 def print_tables(result: dict[str, Any]) -> None:
@@ -187,7 +206,7 @@ def print_tables(result: dict[str, Any]) -> None:
               f"{'recall':>7s} {'precision':>9s}")
         for r in sig:
             if "error" in r:
-                print(f"{r['method']:26s} failed: {r['error'][:60]}")
+                print(f"{r['method']:26s} not run: {r['error'][-70:]}")
                 continue
             print(f"{r['method']:26s} {r['docs']:8d} {r['docs_per_s']:10,.0f} "
                   f"{r.get('ours_1core_speedup', float('nan')):7.2f} {r['peak_rss_mb']:8.0f} "
@@ -206,10 +225,13 @@ def print_tables(result: dict[str, Any]) -> None:
               f"embedded {e['recall_embedded']:.3f}; unrelated matched "
               f"{e['unrelated_matched']}")
         print(f"  stages: {e['timings']}")
-    if "scaling" in result:
-        s = result["scaling"]
-        print(f"\nscaling {s['small']} -> {s['large']}: time/doc x{s['time_per_doc_ratio']:.2f}, "
-              f"peak memory x{s['memory_ratio']:.2f}")
+    for s in result.get("scaling", []):
+        print(f"\nscaling {s['small']} -> {s['large']} (limit {s['memory_limit']}): time/doc "
+              f"x{s['time_per_doc_ratio']:.2f}, peak memory x{s['memory_ratio']:.2f}")
+    if "source_index" in result:
+        i = result["source_index"]
+        print(f"\nsource index of {i['documents']} pages from cold: {i['seconds']:.1f} s "
+              f"({i['docs_per_s']:,.0f} docs/s), peak RSS {i['peak_rss_mb']:.0f} MB")
     for c in result.get("crawl", []):
         print(f"\ncrawl of a {c['pages']}-page wiki: {c['documents']} documents, {c['status']}, "
               f"{c['seconds']:.1f} s, crawler CPU {c['cpu_ms_per_page']:.1f} ms/page "
@@ -245,19 +267,15 @@ def main(argv: list[str] | None = None) -> int:
                                             args.max_peer_docs)
     result["index"] = index(args.workdir, ours)
     if not args.skip_e2e:
-        runs = []
+        runs = [end_to_end(args.workdir, args.size, "1GB", "default")]
         if args.size >= 200_000:
-            runs.append(end_to_end(args.workdir, args.size // 10, "1GB", "scaling base"))
-        runs.append(end_to_end(args.workdir, args.size, "1GB", "default"))
-        if args.size >= 200_000:
+            small = args.size // 10
             runs.append(end_to_end(args.workdir, args.size, args.memory_cap, "memory cap"))
+            runs.append(end_to_end(args.workdir, small, "1GB", "scaling base"))
+            runs.append(end_to_end(args.workdir, small, args.memory_cap, "scaling base, cap"))
+            result["scaling"] = [scaling(runs[2], runs[0]), scaling(runs[3], runs[1])]
+            result["source_index"] = source_index(args.workdir, args.size)
         result["end_to_end"] = runs
-        if args.size >= 200_000:
-            small, large = runs[0], runs[1]
-            result["scaling"] = {
-                "small": small["size"], "large": large["size"],
-                "time_per_doc_ratio": large["us_per_train_doc"] / small["us_per_train_doc"],
-                "memory_ratio": large["peak_rss_mb"] / small["peak_rss_mb"]}
     if args.crawl:
         from bench.crawl import crawl_overhead
 

@@ -110,10 +110,15 @@ def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) 
               help="Fetch only what changed since the source's last complete snapshot "
                    "(recent changes: edits, new pages, deletions, moves); falls back to a "
                    "full crawl when the wiki's recent-changes window no longer reaches it.")
+@click.option("--frontier", default=None, metavar="REDIS_URL",
+              help="Share the crawl with every other `commons crawl` of this source given the "
+                   "same Redis URL (e.g. redis://10.0.0.5:6379/0), on this or other machines: "
+                   "one queue, one snapshot, one site's politeness for all. Needs the "
+                   "'distributed' extra and the same --data on a shared filesystem.")
 def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | None,
                     snapshot_id: str | None, resume: bool, data_dir: Path, verbose: bool,
                     quiet: bool, namespaces: tuple[int, ...], limit: int | None,
-                    incremental: bool) -> None:
+                    incremental: bool, frontier: str | None) -> None:
     """Snapshot every page of a MediaWiki site (URL of the site or of its api.php)."""
     if resume and incremental:
         raise click.UsageError("--resume continues an unfinished snapshot; drop --incremental")
@@ -122,7 +127,14 @@ def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | N
                             "incremental": incremental, "resume": resume}
     if snapshot_id:
         args["snapshot_id"] = snapshot_id
-    run_and_report("mediawiki", args, crawl_settings(data_dir, delay, verbose, quiet))
+    settings = crawl_settings(data_dir, delay, verbose, quiet)
+    if frontier:
+        from crawler.frontier import connect, refuse_unsupported
+
+        refuse_unsupported(limit, incremental, resume)
+        connect(frontier).close()
+        settings["COMMONS_FRONTIER"] = frontier
+    run_and_report("mediawiki", args, settings)
 
 
 @cli.command()

@@ -7,7 +7,9 @@ Layout under a data directory::
 
 A part file appears only complete (written under a hidden name, fsynced, renamed). The
 manifest says ``complete`` only after the last part is durable, so a crawl that dies leaves
-its snapshot ``running`` (or ``failed``) and never in ``latest_documents``.
+its snapshot ``running`` (or ``failed``) and never in ``latest_documents``. In a distributed
+crawl each worker writes its own parts (``part-<worker>-00000.parquet``, see
+:mod:`commons.workerparts`) and one of them finishes the manifest.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from commons.schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
 MANIFEST_NAME = "_manifest.json"
 STATUSES = ("running", "complete", "failed")
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: A single writer's part (``part-00012.parquet``) and its temporary file.
+_OWN_PART_RE = re.compile(r"^part-(\d{5})\.parquet$")
+_OWN_TMP_RE = re.compile(r"^\.part-\d{5}\.parquet\.tmp-\d+$")
 
 
 def check_source_name(source: str) -> str:
@@ -170,17 +175,17 @@ class SnapshotWriter:
         """Create the folder and write the ``running`` manifest (continues an existing one).
 
         Continuing a snapshot (``--resume``) keeps its durable parts, removes temporary files
-        a killed writer left behind, and recounts documents from the parts.
+        a killed single writer left behind (never a distributed worker's), and recounts
+        documents from the parts.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
-        leftovers = [*self.dir.glob(".part-*.tmp-*"), *self.dir.glob(f".{MANIFEST_NAME}.tmp-*")]
-        for leftover in leftovers:
+        leftovers = [p for p in self.dir.glob(".part-*") if _OWN_TMP_RE.match(p.name)]
+        for leftover in [*leftovers, *self.dir.glob(f".{MANIFEST_NAME}.tmp-*")]:
             leftover.unlink(missing_ok=True)
-        existing = sorted(self.dir.glob("part-*.parquet"))
-        self.manifest.documents = sum(pq.read_metadata(p).num_rows for p in existing)
-        self.manifest.parts = len(existing)
-        self.manifest.bytes = sum(p.stat().st_size for p in existing)
-        self._next_part = (int(existing[-1].stem.split("-")[1]) + 1) if existing else 0
+        self.recount()
+        numbers = [int(m.group(1)) for p in self.dir.glob("part-*.parquet")
+                   if (m := _OWN_PART_RE.match(p.name))]
+        self._next_part = max(numbers) + 1 if numbers else 0
         self.manifest.status = "running"
         self.manifest.started_at = self.manifest.started_at or iso(utcnow())
         self.manifest.versions = library_versions()
@@ -189,6 +194,13 @@ class SnapshotWriter:
 
     def write_manifest(self) -> None:
         atomic_write_json(self.manifest_path, self.manifest.to_dict())
+
+    def recount(self) -> None:
+        """Set ``documents``, ``parts`` and ``bytes`` from the durable part files."""
+        existing = sorted(self.dir.glob("part-*.parquet"))
+        self.manifest.documents = sum(pq.read_metadata(p).num_rows for p in existing)
+        self.manifest.parts = len(existing)
+        self.manifest.bytes = sum(p.stat().st_size for p in existing)
 
     def add(self, row: dict[str, Any]) -> None:
         """Buffer one document row; writes a part file when a batch is full."""
@@ -331,19 +343,24 @@ class SourceLock:
         self.path = path
         self._fh: IO[str] | None = None
 
-    def acquire(self) -> bool:
-        """Take the lock; False when another holder has it."""
+    def acquire(self, shared: bool = False) -> bool:
+        """Take the lock; False when another holder has it.
+
+        With ``shared``, any number of shared holders (the workers of one distributed
+        crawl) may hold it together, but never alongside an exclusive holder.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
             return False
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
+        if not shared:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
         self._fh = fh
         return True
 

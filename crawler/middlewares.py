@@ -99,10 +99,17 @@ class RetryAfterMiddleware:
         return retry
 
     def _hold_slot(self, request: Request, wait: float) -> None:
-        """Hold back every other request to the same site until now + wait."""
+        """Hold back every other request to the same site until now + wait (in a distributed
+        crawl, every other worker's requests too)."""
         engine = self.crawler.engine
         if engine is None:
             return
+        if self.crawler.settings.get("COMMONS_FRONTIER"):
+            from crawler.frontier_politeness import SharedPoliteness
+
+            shared = self.crawler.get_downloader_middleware(SharedPoliteness)
+            if shared is not None:
+                shared.hold(request, wait)
         key = request.meta.get("download_slot")
         slot = engine.downloader.slots.get(key) if key else None
         if slot is None:

@@ -44,6 +44,7 @@ RECORDED_SETTINGS: tuple[str, ...] = (
     "COMMONS_BATCH_ROWS",
     "MEDIAWIKI_BATCH",
     "MEDIAWIKI_RC_MARGIN",
+    "FORUM_INCREMENTAL_MARGIN",
 )
 
 
@@ -63,6 +64,8 @@ class ParquetSnapshotPipeline:
     finished normally and recorded no error (stat ``commons/error``); otherwise ``failed``.
     A killed process leaves it ``running``. While it writes, the pipeline holds the source's
     crawl lock, so two crawls (or a crawl and its ``--resume``) never write one source at once.
+    The hooks (``_acquire``, ``_new_manifest``, ``_open``, ``_add``, ``_info_recorded``,
+    ``_end``) are what a distributed worker changes (:mod:`crawler.frontier_pipeline`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -90,7 +93,7 @@ class ParquetSnapshotPipeline:
         source: str = spider.source  # type: ignore[attr-defined]
         settings = self.crawler.settings
         self.lock = crawl_lock(self.data, source)
-        if not self.lock.acquire():
+        if not self._acquire(self.lock):
             raise CrawlError(
                 spider.base_url,  # type: ignore[attr-defined]
                 f"another crawl of source {source!r} is writing to {self.data.root} "
@@ -102,22 +105,31 @@ class ParquetSnapshotPipeline:
             self.seen = SnapshotStore(self.data).doc_ids(source, manifest.snapshot_id)
             manifest.stats["resumes"] = int(manifest.stats.get("resumes", 0)) + 1
         else:
-            snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
-            manifest = SnapshotManifest(
-                source=source,
-                snapshot_id=snapshot_id,
-                crawler=spider.name,
-                base_url=spider.base_url,  # type: ignore[attr-defined]
-            )
+            manifest = self._new_manifest(spider, source)
         spider.snapshot_id = manifest.snapshot_id  # type: ignore[attr-defined]
         manifest.user_agent = settings.get("USER_AGENT")
         manifest.settings = {k: settings.get(k) for k in RECORDED_SETTINGS}
         self.writer = SnapshotWriter(self.data, manifest, batch_rows=self.batch_rows)
         self._sync_from_spider()
-        self.writer.open()
+        self._open()
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("commons/snapshot_id", manifest.snapshot_id)
         self.crawler.stats.set_value("commons/snapshot_dir", str(self.writer.dir))
+
+    def _acquire(self, lock: SourceLock) -> bool:
+        """Take the source's crawl lock (exclusively)."""
+        return lock.acquire()
+
+    def _new_manifest(self, spider: Spider, source: str) -> SnapshotManifest:
+        """The manifest of a new snapshot."""
+        snapshot_id = getattr(spider, "snapshot_id", None) or new_snapshot_id(self.data, source)
+        return SnapshotManifest(source=source, snapshot_id=snapshot_id, crawler=spider.name,
+                                base_url=spider.base_url)  # type: ignore[attr-defined]
+
+    def _open(self) -> None:
+        """Create the snapshot folder and write the running manifest."""
+        assert self.writer is not None
+        self.writer.open()
 
     def _sync_from_spider(self) -> None:
         """Copy the spider's parameters and base snapshot (they can change mid-crawl, e.g.
@@ -134,7 +146,7 @@ class ParquetSnapshotPipeline:
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("commons/resume_skipped")
                 return item
-            self.writer.add(document_row(item))
+            self._add(item, document_row(item))
         elif isinstance(item, SnapshotInfoItem):
             m = self.writer.manifest
             m.site.update(item.site)
@@ -144,8 +156,18 @@ class ParquetSnapshotPipeline:
             if item.expected_documents is not None:
                 m.expected_documents = item.expected_documents
             self._sync_from_spider()
-            self.writer.write_manifest()
+            self._info_recorded()
         return item
+
+    def _add(self, item: DocumentItem, row: dict[str, Any]) -> None:
+        """Buffer a document's row (written in batches)."""
+        assert self.writer is not None
+        self.writer.add(row)
+
+    def _info_recorded(self) -> None:
+        """Facts about the site were merged into the manifest."""
+        assert self.writer is not None
+        self.writer.write_manifest()
 
     def _spider_closed(self, spider: Spider, reason: str) -> None:
         if self.writer is None:
@@ -157,11 +179,16 @@ class ParquetSnapshotPipeline:
         self.writer.manifest.stats.update(
             {k: v for k, v in stats.get_stats().items() if isinstance(v, int | float | str)}
         )
-        if reason == "finished" and not error:
-            self.writer.complete()
-        else:
-            self.writer.fail(str(error or f"crawl stopped: {reason}"))
+        self._end(reason, error)
         stats.set_value("commons/status", self.writer.manifest.status)
         stats.set_value("commons/documents", self.writer.manifest.documents)
         if self.lock is not None:
             self.lock.release()
+
+    def _end(self, reason: str, error: Any) -> None:
+        """Mark the snapshot complete, or failed with its error."""
+        assert self.writer is not None
+        if reason == "finished" and not error:
+            self.writer.complete()
+        else:
+            self.writer.fail(str(error or f"crawl stopped: {reason}"))

@@ -51,6 +51,11 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "crawler.pipelines.ParquetSnapshotPipeline": 800,
 }
+#: With COMMONS_FRONTIER set, this add-on makes the crawl one worker of a distributed crawl
+#: (crawler/frontier.py); without it, nothing changes and no Redis is needed.
+ADDONS = {
+    "crawler.frontier.FrontierAddon": 0,
+}
 
 #: Where snapshots are written (``--data``); defaults to $COMMONS_DATA or ./data.
 COMMONS_DATA = os.environ.get("COMMONS_DATA", "data")
@@ -62,3 +67,16 @@ MEDIAWIKI_RC_MARGIN = 300.0
 COMMONS_PROGRESS = False
 #: Contact for the User-Agent when the spider is not given ``-a contact=...``.
 COMMONS_CONTACT = os.environ.get("COMMONS_CONTACT")
+#: Redis URL of a frontier shared by several crawler processes (``--frontier``); None: local.
+COMMONS_FRONTIER = None
+#: Seconds without a heartbeat before a worker counts as dead and its requests are requeued.
+FRONTIER_HEARTBEAT_TTL = float(os.environ.get("FRONTIER_HEARTBEAT_TTL", "10"))
+#: Seconds between a worker's checks for shared work, dead workers and failures.
+FRONTIER_POLL_INTERVAL = 0.5
+#: Seconds a worker that saw the frontier drained waits for the one finishing the snapshot.
+FRONTIER_FINISH_WAIT = 300.0
+#: Forums --incremental: seconds of activity re-read before the base snapshot's start.
+FORUM_INCREMENTAL_MARGIN = 300.0
+#: Scrapy's remote-control server leaves job files behind a killed crawl; snapshots have
+#: their own manifest, so it stays off.
+REMOTE_CONTROL_ENABLED = False

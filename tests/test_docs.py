@@ -31,7 +31,9 @@ DOCTEST_MODULES = [
     "audit.report.attribution",
     "crawler.consent",
     "crawler.recentchanges",
+    "crawler.forumdelta",
     "crawler.spiders.mediawiki",
+    "crawler.frontier",
     "pipelines.consent",
 ]
 

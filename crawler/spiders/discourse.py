@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urljoin
 
 from scrapy import Request
@@ -14,10 +16,16 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from commons.store import SnapshotManifest
 from crawler.base import CommonsSpider
+from crawler.forumincrement import IncrementalForumCrawl, truthy
 from crawler.forumsite import license_value, meta_generator, operator_license, terms_record
 from crawler.htmltext import html_to_text
 from crawler.items import DocumentItem, SnapshotInfoItem
+from crawler.recentchanges import high_water_mark
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 #: Posts per ``/t/{id}/posts.json`` request (the size of Discourse's own post chunks).
 POST_BATCH = 20
@@ -37,11 +45,11 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-class DiscourseSpider(CommonsSpider):
+class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
     """Every post of every topic (or of one ``category``), with author, times and version.
 
     Arguments: ``url``, ``source``, ``contact``, ``category`` (slug or id), ``license``
-    (overrides the licence read from ``/tos``).
+    (overrides the licence read from ``/tos``), ``incremental``, ``resume``.
 
     Topics come from ``/latest.json`` (or ``/c/{slug}/{id}.json``) with
     ``order=created&ascending=true``, so pages stay stable while the forum is active; each
@@ -49,6 +57,11 @@ class DiscourseSpider(CommonsSpider):
     the rest from ``/t/{id}/posts.json?post_ids[]=...`` in batches of 20. ``position`` is the
     post number (deleted posts leave gaps), ``revision_id`` the post's ``version``,
     ``modified_at`` its ``updated_at``, ``reply_to`` the id of the post replied to.
+
+    An increment lists topics by activity (``order=activity``, newest bump first) down to
+    the base's start by the forum's clock (its ``Date`` header) minus
+    ``FORUM_INCREMENTAL_MARGIN`` seconds (300), refetches those topics whole, writes the posts
+    that differ from the base and tombstones the base posts of those topics that are gone.
     """
 
     name = "discourse"
@@ -58,8 +71,12 @@ class DiscourseSpider(CommonsSpider):
     probe_paths = ("/", "/latest.json", "/t/")
 
     def __init__(self, *args: Any, category: str | None = None, license: str | None = None,
-                 **kwargs: Any) -> None:
+                 incremental: Any = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.incremental = truthy(incremental)
+        #: Topics this crawl read (or found gone): the scope of an increment's tombstones.
+        self.refetched: set[str] = set()
+        self.bumped_since: datetime | None = None
         self.base_url = self.base_url.rstrip("/") + "/"
         self.category = (category or "").strip() or None
         self.license_arg = license
@@ -68,6 +85,35 @@ class DiscourseSpider(CommonsSpider):
         self.seen_topics: set[int] = set()
         self.parameters.update({"category": self.category, "license": license,
                                 "list_order": "created ascending"})
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DiscourseSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, DiscourseSpider)
+        spider.connect_finish(crawler)
+        return spider
+
+    # -- increments ---------------------------------------------------------------------
+
+    def chain_mismatch(self, chain: list[SnapshotManifest]) -> str | None:
+        if chain[0].parameters.get("category") != self.category:
+            return (f"the base chain starts with {chain[0].snapshot_id}, a crawl of category "
+                    f"{chain[0].parameters.get('category')!r}")
+        return None
+
+    def plan_on_base(self, chain: list[SnapshotManifest],
+                     recorded: dict[str, Any] | None) -> None:
+        if recorded and recorded.get("bumped_since"):
+            self.bumped_since = parse_time(str(recorded["bumped_since"]))
+        else:
+            margin = self.settings.getfloat("FORUM_INCREMENTAL_MARGIN", 300.0)
+            self.bumped_since = high_water_mark(chain[-1]) - timedelta(seconds=margin)
+        assert self.bumped_since is not None
+        self.parameters.update({"list_order": "activity (bumped) descending",
+                                "bumped_since": self.bumped_since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    def tombstone_scope(self) -> set[str] | None:
+        return self.refetched
 
     def _api(self, path: str, callback: Any, priority: int = LIST, status_all: bool = False,
              **cb_kwargs: Any) -> Request:
@@ -110,9 +156,14 @@ class DiscourseSpider(CommonsSpider):
         site = {"name": about.get("title"), "description": about.get("description"),
                 "version": about.get("version"), "locale": about.get("locale"),
                 "generator": self.generator, "statistics": stats}
+        date = response.headers.get("Date")
+        if date:  # the forum's clock: an increment on this snapshot starts from it
+            with contextlib.suppress(TypeError, ValueError):
+                moment = parsedate_to_datetime(date.decode("latin-1")).astimezone(UTC)
+                site["server_time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         posts = stats.get("posts_count") or stats.get("post_count")
         yield SnapshotInfoItem(site=site, expected_documents=(
-            int(posts) if posts and self.category is None else None))
+            int(posts) if posts and self.category is None and not self.incremental else None))
         yield self._api("tos", self.parse_tos, status_all=True)
 
     def parse_tos(self, response: Response) -> Iterator[Any]:
@@ -152,8 +203,18 @@ class DiscourseSpider(CommonsSpider):
     # -- topic lists --------------------------------------------------------------------
 
     def _list_request(self, page: int) -> Request:
-        query = urlencode({"order": "created", "ascending": "true", "page": page})
+        if self.bumped_since is not None:  # newest bump first (Discourse's default order)
+            query = urlencode({"order": "activity", "page": page})
+        else:
+            query = urlencode({"order": "created", "ascending": "true", "page": page})
         return self._api(f"{self.list_path}?{query}", self.parse_list, page=page)
+
+    def _bumped_before_base(self, topic: dict[str, Any]) -> bool:
+        if self.bumped_since is None:
+            return False
+        bumped = parse_time(topic.get("bumped_at") or topic.get("last_posted_at")
+                            or topic.get("created_at"))
+        return bumped is not None and bumped < self.bumped_since
 
     def parse_list(self, response: Response, page: int) -> Iterator[Any]:
         data = self._json(response)
@@ -163,13 +224,20 @@ class DiscourseSpider(CommonsSpider):
                 raise self._not_discourse(response.url, "the topic list is not Discourse's JSON")
             raise self.fail(response.url, "the topic list is not JSON", "try again later")
         topics = topic_list.get("topics") or []
+        older = False
         for topic in topics:
             topic_id = int(topic["id"])
+            if self._bumped_before_base(topic):
+                # Pinned topics head the list whatever their bump; the rest are in order.
+                older = older or not (topic.get("pinned") or topic.get("pinned_globally"))
+                continue
             if topic_id in self.seen_topics:
                 continue
             self.seen_topics.add(topic_id)
-            yield self._api(f"t/{topic_id}.json", self.parse_topic, priority=TOPIC)
-        if topics and topic_list.get("more_topics_url"):
+            request = self._api(f"t/{topic_id}.json", self.parse_topic, priority=TOPIC)
+            request.meta["topic_id"] = str(topic_id)
+            yield request
+        if topics and topic_list.get("more_topics_url") and not older:
             yield self._list_request(page + 1)
 
     # -- topics and posts ---------------------------------------------------------------
@@ -180,6 +248,7 @@ class DiscourseSpider(CommonsSpider):
             raise self.fail(response.url, "the topic is not Discourse's JSON",
                             "check that the URL is a Discourse forum")
         topic = {"id": int(data["id"]), "title": data.get("title"), "slug": data.get("slug")}
+        self.refetched.add(str(topic["id"]))
         stream = [int(i) for i in data["post_stream"].get("stream") or []]
         numbers: dict[int, int] = {}  # post_number -> post id, for reply_to
         first = {int(p["id"]): p for p in data["post_stream"].get("posts") or []}
@@ -223,7 +292,7 @@ class DiscourseSpider(CommonsSpider):
                 continue
             replied = post.get("reply_to_post_number")
             author = post.get("username")
-            yield DocumentItem(
+            item = DocumentItem(
                 doc_id=str(post["id"]), kind="post",
                 url=urljoin(self.base_url, f"t/{topic['slug']}/{topic['id']}/{number}"),
                 title=topic["title"],
@@ -236,6 +305,8 @@ class DiscourseSpider(CommonsSpider):
                 reply_to=str(numbers[replied]) if replied in numbers else None,
                 position=number,
             )
+            if self.keep(item):
+                yield item
 
     def page_failed(self, failure: Failure) -> None:
         """A topic that is gone or private (404/403) or disallowed is skipped; other
@@ -247,6 +318,8 @@ class DiscourseSpider(CommonsSpider):
             if failure.check(HttpError):
                 status = failure.value.response.status  # type: ignore[union-attr]
                 if status in (403, 404, 410):
+                    if "topic_id" in request.meta:  # gone: its base posts are tombstoned
+                        self.refetched.add(request.meta["topic_id"])
                     stats.inc_value(f"discourse/topics_skipped/http_{status}")
                     self.logger.warning("skipped %s (HTTP %s)", request.url, status)
                     return

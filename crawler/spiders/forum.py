@@ -15,7 +15,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from twisted.python.failure import Failure
 
 from commons.exceptions import ConfigError
+from commons.store import SnapshotManifest
 from crawler.base import CommonsSpider
+from crawler.forumincrement import IncrementalForumCrawl, truthy
 from crawler.forumsite import (
     canonical_url,
     license_in_html,
@@ -27,6 +29,7 @@ from crawler.forumsite import (
 from crawler.forumspec import Field, ForumSpec, load_preset, load_selectors
 from crawler.htmltext import node_text
 from crawler.items import DocumentItem, SnapshotInfoItem
+from crawler.pagevalidators import PageValidators, ThreadPage
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,7 +41,7 @@ BOARD, THREAD, THREAD_NEXT = 0, 10, 20
 SKIPPABLE = frozenset({403, 404, 410})
 
 
-class HtmlForumSpider(CommonsSpider):
+class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
     """Every post of every thread reachable from the entry page, one row per post.
 
     Arguments: ``url`` (the board's index), ``source``, ``contact``, ``preset`` (``phpbb``,
@@ -46,6 +49,13 @@ class HtmlForumSpider(CommonsSpider):
     says). Threads are deduplicated by the id the description's ``thread_id`` regex finds
     in their URL; posts by their id within a thread. ``position`` is the 1-based order of
     the visible posts of a thread.
+
+    ``incremental``: walk the boards as a full crawl does, but ask for each thread page the
+    base recorded validators for (``_pages.json``) with ``If-None-Match`` /
+    ``If-Modified-Since``; a 304 keeps the page's base posts, other pages are compared post
+    by post, only new or changed posts are written, and every base post not seen again gets
+    a tombstone. Without validators (many forums send none) every page is fetched and
+    compared.
     """
 
     name = "forum"
@@ -54,8 +64,12 @@ class HtmlForumSpider(CommonsSpider):
     custom_settings = {"CONCURRENT_REQUESTS": 1}
 
     def __init__(self, *args: Any, preset: str | None = None, selectors: str | None = None,
-                 license: str | None = None, **kwargs: Any) -> None:
+                 license: str | None = None, incremental: Any = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.incremental = truthy(incremental)
+        #: Validators of the base's thread pages, and of this crawl's (saved at the end).
+        self.base_pages = PageValidators()
+        self.pages = PageValidators()
         if bool(preset) == bool(selectors):
             raise ConfigError("give the forum's markup with either --preset NAME or "
                               "--selectors FILE.toml (exactly one)")
@@ -73,7 +87,30 @@ class HtmlForumSpider(CommonsSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, HtmlForumSpider)
         crawler.signals.connect(spider.check_not_empty, signal=signals.spider_idle)
+        spider.connect_finish(crawler)
         return spider
+
+    def chain_mismatch(self, chain: list[SnapshotManifest]) -> str | None:
+        forum = chain[0].parameters.get("forum") or {}
+        if forum.get("sha256") != self.spec.sha256:
+            return (f"the base chain starts with {chain[0].snapshot_id}, read with another "
+                    f"forum description ({forum.get('origin')})")
+        return None
+
+    def plan_on_base(self, chain: list[SnapshotManifest],
+                     recorded: dict[str, Any] | None) -> None:
+        tip = chain[-1]
+        self.base_pages = PageValidators.load(self.store.data.snapshot_dir(tip.source,
+                                                                           tip.snapshot_id))
+        self.parameters["base_validated_pages"] = len(self.base_pages.pages)
+
+    def closed(self, reason: str) -> None:
+        """Save the thread pages' validators beside a finished snapshot."""
+        stats = self.crawler.stats
+        if reason != "finished" or (stats is not None and stats.get_value("commons/error")):
+            return
+        if self.snapshot_id:
+            self.pages.save(self.store.data.snapshot_dir(self.source, self.snapshot_id))
 
     @property
     def label(self) -> str:
@@ -148,14 +185,44 @@ class HtmlForumSpider(CommonsSpider):
 
     def _thread_request(self, url: str, thread_id: str, offset: int, seen: set[str],
                         title: str | None, priority: int) -> Request:
+        headers: dict[str, str] = {}
+        base = self.base_pages.get(url) if self.increment is not None else None
+        # A 304 stands for the base's posts only if the page starts where it started then.
+        if base is not None and (base.thread_id, base.offset) == (thread_id, offset) and (
+                title is None or title == base.title):
+            headers = base.conditional_headers()
         return Request(url, callback=self.parse_thread, errback=self.page_failed,
-                       priority=priority, dont_filter=True,
+                       priority=priority, dont_filter=True, headers=headers,
+                       meta={"handle_httpstatus_list": [304], "page_url": url},
                        cb_kwargs={"thread_id": thread_id, "offset": offset, "seen": seen,
                                   "title": title})
+
+    def _not_modified(self, response: Response, thread_id: str, seen: set[str],
+                      title: str | None) -> Iterator[Any]:
+        """A 304: the page holds the base's posts; go on to its next page."""
+        stats = self.crawler.stats
+        assert stats is not None and self.increment is not None
+        url = response.meta["page_url"]
+        page = self.base_pages.get(url)
+        if page is None:
+            raise self.fail(url, "answered 304 Not Modified to a request without validators",
+                            "crawl again without --incremental")
+        stats.inc_value("forum/thread_pages_not_modified")
+        stats.inc_value("forum/posts_unchanged", len(page.posts))
+        self.posts_checked = True
+        seen.update(page.posts)
+        self.increment.seen(page.posts)
+        self.pages.record(url, page)
+        if page.next_url:
+            yield self._thread_request(page.next_url, thread_id, page.offset + len(page.posts),
+                                       seen, title or page.title, THREAD_NEXT)
 
     def parse_thread(self, response: Response, thread_id: str, offset: int, seen: set[str],
                      title: str | None) -> Iterator[Any]:
         """One page of a thread: its posts in order, then the thread's next page."""
+        if response.status == 304:
+            yield from self._not_modified(response, thread_id, seen, title)
+            return
         root = _root(response)
         posts = root.css(self.spec.post)
         if not self.posts_checked:
@@ -167,6 +234,7 @@ class HtmlForumSpider(CommonsSpider):
             title = (self.spec.title.first(root) if self.spec.title else None) or _page_title(root)
         fetched = datetime.now(UTC)
         position = offset
+        counted: list[str] = []
         for node in posts:
             post_id = self.spec.post_id.first(node)
             if not post_id:
@@ -176,13 +244,23 @@ class HtmlForumSpider(CommonsSpider):
                 stats.inc_value("forum/posts_repeated")
                 continue
             seen.add(post_id)
+            counted.append(post_id)
             position += 1
-            yield self._post(response, node, post_id, thread_id, title, position, fetched)
+            item = self._post(response, node, post_id, thread_id, title, position, fetched)
+            if self.keep(item):
+                yield item
         if not posts:
             stats.inc_value("forum/thread_pages_without_posts")
+        next_url = None
         for url in self._links(response, root, self.spec.thread_next)[:1]:
             if url != canonical_url(response.url, self.spec.strip_params):
+                next_url = url
                 yield self._thread_request(url, thread_id, position, seen, title, THREAD_NEXT)
+        headers = response.headers
+        self.pages.record(response.meta.get("page_url", response.url), ThreadPage(
+            thread_id=thread_id, offset=offset, posts=tuple(counted), title=title,
+            next_url=next_url, etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified")))
 
     def _post(self, response: Response, node: LexborNode, post_id: str, thread_id: str,
               title: str | None, position: int, fetched: datetime) -> DocumentItem:
@@ -279,6 +357,11 @@ def _root(response: Response) -> LexborNode:
     if root is None:
         return LexborHTMLParser("<html></html>").root  # type: ignore[return-value]
     return root
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def _page_title(root: LexborNode) -> str | None:

@@ -19,6 +19,7 @@ from commons.licenses import license_record
 from crawler.base import CommonsSpider
 from crawler.consent import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
+from crawler.mwchains import SharedChains
 from crawler.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
 from crawler.wikitext import wikitext_to_text
 
@@ -33,7 +34,7 @@ def parse_mw_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
+class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
     """Every page of the chosen namespaces, with its latest revision and contributors.
 
     Arguments: ``url`` (the site or its api.php), ``source``, ``contact``, ``namespaces``
@@ -47,6 +48,8 @@ class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
     since the base (see :mod:`crawler.recentchanges`) and refetches those titles.
     Settings: ``MEDIAWIKI_BATCH`` (pages per request, at most 50),
     ``MEDIAWIKI_RC_MARGIN`` (seconds of recent changes re-read before the base's start).
+    With ``COMMONS_FRONTIER`` it is one worker of a distributed crawl (see
+    :mod:`crawler.mwchains`).
     """
 
     name = "mediawiki"
@@ -90,6 +93,14 @@ class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
     def prepare(self) -> None:
         """Plan the crawl: continue an unfinished snapshot, or build on the snapshot chain."""
         resumed = self.resume_manifest
+        self.distributed = bool(self.settings.get("COMMONS_FRONTIER"))
+        if self.distributed:
+            self._check_distributed()
+            return
+        if resumed is not None and resumed.parameters.get("frontier"):
+            raise ConfigError(
+                f"snapshot {self.source}/{resumed.snapshot_id} is a distributed crawl: continue "
+                "it by starting workers with the same --frontier, not with --resume")
         if resumed is not None and resumed.base_snapshot:
             # An unfinished increment: same base, same rcstart; durable documents are skipped.
             rcstart = resumed.parameters.get("rcstart")
@@ -259,6 +270,8 @@ class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
     def _crawl_pages(self) -> Iterator[Any]:
         if self._changes is not None:
             yield from self.start_increment()
+        elif self.distributed:
+            yield from self.start_chains()
         else:
             yield from self._next_namespace()
 
@@ -295,19 +308,21 @@ class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
         else:
             yield from self._next_namespace()
 
-    def _merge(self, page: dict[str, Any]) -> None:
-        held = self._pending.setdefault(page["pageid"], {})
+    def _merge(self, page: dict[str, Any], pending: dict[int, dict[str, Any]] | None = None
+               ) -> None:
+        held = (self._pending if pending is None else pending).setdefault(page["pageid"], {})
         contributors = held.get("contributors", []) + page.get("contributors", [])
         held.update({k: v for k, v in page.items() if v is not None})
         held["contributors"] = contributors
 
-    def _emit_batch(self) -> Iterator[DocumentItem]:
+    def _emit_batch(self, pending: dict[int, dict[str, Any]] | None = None
+                    ) -> Iterator[DocumentItem]:
         # In title order, as allpages lists them, so the durable documents of an interrupted
         # crawl are always a prefix of the namespace (see --resume).
         fetched = datetime.now(UTC)
-        pages = sorted(self._pending.values(),
-                       key=lambda p: _dbkey(p.get("title", ""), p.get("ns")))
-        self._pending.clear()
+        held = self._pending if pending is None else pending
+        pages = sorted(held.values(), key=lambda p: _dbkey(p.get("title", ""), p.get("ns")))
+        held.clear()
         for page in pages:
             if self._limit_reached():
                 break
@@ -321,12 +336,17 @@ class MediaWikiSpider(RecentChangesCrawl, CommonsSpider):
 
     # -- shared ---------------------------------------------------------------------------
 
-    def _api_request(self, params: dict[str, Any], callback: Any, **cb_kwargs: Any) -> Request:
+    def _api_request(self, params: dict[str, Any], callback: Any, *, shared: bool = False,
+                     **cb_kwargs: Any) -> Request:
+        """An API request; a ``shared`` one goes to the distributed frontier, through its
+        duplicate filter (a batch fetched again by another worker yields the same next
+        request, which must not start the chain's rest a second time)."""
         full = {"action": "query", "format": "json", "formatversion": "2", "maxlag": "5",
                 **params}
         assert self.api_url is not None
         return Request(f"{self.api_url}?{urlencode(full)}", callback=callback,
-                       errback=self.on_error, cb_kwargs=cb_kwargs, dont_filter=True)
+                       errback=self.on_error, cb_kwargs=cb_kwargs, dont_filter=not shared,
+                       meta={"frontier": "shared"} if shared else None)
 
     def _api_answer(self, response: Response, advice: str) -> dict[str, Any]:
         """The decoded API answer, or a one-line error for a non-JSON or error answer."""

@@ -23,8 +23,8 @@ def test_audit_of_a_crawled_wiki_recovers_the_planted_truth(wiki: Wiki, tmp_path
                        "AND trim(coalesce(text, '')) <> '' ORDER BY doc_id").fetchall()
     docs = [SourceDoc(str(d), t) for d, t in rows]
     pool = unrelated_pool(prose_paragraphs(), [d.text for d in docs])
-    planted = plant(distinct_docs(docs), pool, {"copy": 6, "edit": 5, "truncation": 5, "embedded": 5,
-                                 "unrelated": 60}, seed=4, long_page_words=10**9)
+    counts = {"copy": 6, "edit": 5, "truncation": 5, "embedded": 5, "unrelated": 60}
+    planted = plant(distinct_docs(docs), pool, counts, seed=4, long_page_words=10**9)
     training = tmp_path / "train.parquet"
     pq.write_table(pa.Table.from_pylist(planted.rows), training)
     res = run_cli("audit", str(training), "--sources", "realwiki", "--run-name", "e2e",

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -205,3 +206,78 @@ def test_plain_scrapy_crawl(site: DiscourseFixture, tmp_path: Path) -> None:
     (m,) = SnapshotStore(DataDir(tmp_path)).manifests("viascrapy")
     assert m.status == "complete"
     assert m.documents == len(site.visible_posts(category_ids={5}))
+
+
+#: Columns a full crawl and base + increments must agree on (not when they were fetched).
+CONTENT = ("doc_id, kind, url, title, text, n_words, license, authors, anon_authors, "
+           "last_editor, revision_id, modified_at, content_sha1, parent_id, reply_to, position")
+
+
+def _current(data: Path, source: str) -> dict[str, tuple[Any, ...]]:
+    rows = Catalog(DataDir(data)).connect().execute(
+        f"SELECT {CONTENT} FROM latest_documents WHERE source = ?", [source]).fetchall()
+    return {r[0]: r for r in rows}
+
+
+def _crawl(proxy: FaultProxy, data: Path, *extra: str) -> tuple[Any, list[RecordedRequest]]:
+    proxy.clear_requests()
+    result = run_cli(*discourse_args(proxy.url, data, "inc", *extra))
+    assert result.returncode == 0, result.stderr
+    manifest = max(SnapshotStore(DataDir(data)).manifests("inc"), key=lambda m: m.snapshot_id)
+    return manifest, proxy.requests
+
+
+def test_full_crawl_equals_base_plus_increments(tmp_path: Path) -> None:
+    """Bump topics (replies, an edit of a last post), edit posts with a higher version,
+    delete posts, add a topic and remove a bumped one between crawls: the chain base +
+    increments equals a full crawl of the final state, and an increment reads only the
+    topics bumped since its base."""
+    data = tmp_path / "chain"
+    with DiscourseFixture() as site, FaultProxy(site.url) as proxy:
+        base, _ = _crawl(proxy, data, "--incremental")
+        assert base.parameters["mode"] == "full" and base.base_snapshot is None
+        assert "no complete snapshot" in base.parameters["incremental_fallback"]
+        assert base.site["server_time"]
+        live = [t for t in site.topics if not t.gone and len(t.posts) >= 4]
+        words = [["Replied after the base snapshot."], ["A second fresh reply."]]
+        for round_ in range(2):
+            topics = live[round_ * 4:round_ * 4 + 4]
+            site.reply(topics[0].id, "erin", words[round_])
+            site.reply(topics[1].id, "alice", words[1 - round_])
+            middle = next(p for p in topics[0].posts[1:-1] if p.visible)
+            site.edit(middle.id, [f"Edited in round {round_}, version two."])  # no bump
+            site.delete_post(next(p for p in topics[1].posts[1:-1] if p.visible).id)
+            site.edit(topics[2].posts[-1].id, ["The last post, edited: this bumps."])
+            site.new_topic(f"Fresh topic {round_}", "bob_b", ["A topic of its own."])
+            site.remove_topic(topics[3].id)
+            before = _current(data, "inc")
+            increment, requests = _crawl(proxy, data, "--incremental")
+            assert increment.parameters["mode"] == "incremental"
+            assert increment.base_snapshot == base.snapshot_id
+            topic_paths = {r.path.split("?")[0] for r in requests if r.path.startswith("/t/")}
+            since = datetime.fromisoformat(increment.parameters["bumped_since"])
+            bumped = {t.id for t in site.topics if t.bumped_at >= since}
+            assert bumped >= {t.id for t in topics} | {site.topics[-1].id}
+            assert len(bumped) < len(site.topics) / 4
+            assert {int(p.split("/")[2].removesuffix(".json")) for p in topic_paths} == bumped
+            assert all("order=activity" in r.path for r in requests
+                       if r.path.startswith("/latest.json"))
+            assert increment.stats["forum/tombstones"] == len(
+                [p for p in topics[3].posts if p.visible]) + 1
+            written = Catalog(DataDir(data)).connect().execute(
+                f"SELECT {CONTENT} FROM documents WHERE snapshot_id = ? AND NOT is_deleted",
+                [increment.snapshot_id]).fetchall()
+            # Only new or changed posts: 2 replies, 2 edits, 1 new topic, and any reply_to
+            # that pointed at the deleted post.
+            assert all(before.get(r[0]) != r for r in written) and 5 <= len(written) <= 7
+            assert increment.documents == len(written) + increment.stats["forum/tombstones"]
+            print(f"discourse increment {round_}: {len(requests)} requests, "
+                  f"{sum(r.response_bytes for r in requests)} B, {len(written)} posts written, "
+                  f"{increment.stats['forum/tombstones']} tombstones")
+            base = increment
+        _, full_requests = _crawl(proxy, tmp_path / "full")
+        print(f"discourse full crawl: {len(full_requests)} requests, "
+              f"{sum(r.response_bytes for r in full_requests)} B")
+    assert _current(data, "inc") == _current(tmp_path / "full", "inc")
+    chain = SnapshotStore(DataDir(data)).latest_chain("inc")
+    assert len(chain) == 3 and chain[1].parameters["bumped_since"] < chain[2].site["server_time"]

@@ -20,6 +20,13 @@ The seeded forum has topics over several ``latest`` pages, a topic with more tha
 (one of its posts vanishes between the topic and the posts request), a topic with a
 deleted post (a gap in the post numbers), a small-action post, a topic listed but gone
 (404), quotes, link previews (oneboxes), edited posts (``version`` 2).
+
+Between crawls a test can change the forum the way Discourse does (:meth:`DiscourseFixture.
+reply`, ``edit``, ``delete_post``, ``new_topic``, ``remove_topic``): a new post bumps its
+topic (``bumped_at``), an edit bumps it only when the post is the topic's last (Discourse's
+``PostRevisor#bump_topic``), deleting a post bumps nothing. ``/latest.json`` without
+``order=created&ascending=true`` lists topics by ``bumped_at``, newest first (Discourse's
+``order=activity``). Every answer carries the server's ``Date`` header.
 """
 
 from __future__ import annotations
@@ -108,6 +115,11 @@ class FixtureTopic:
     created_at: datetime
     posts: list[FixturePost] = field(default_factory=list)
     gone: bool = False
+    bumped: datetime | None = None  # set by a bump; else the last post's time
+
+    @property
+    def bumped_at(self) -> datetime:
+        return self.bumped or self.posts[-1].created_at
 
     @property
     def stream(self) -> list[int]:
@@ -182,6 +194,51 @@ class DiscourseFixture:
             self._server.server_close()
             self._server = None
 
+    # -- changes between crawls (as Discourse makes them) -------------------------------
+
+    def _find_post(self, post_id: int) -> tuple[FixtureTopic, FixturePost]:
+        return next((t, p) for t in self.topics for p in t.posts if p.id == post_id)
+
+    def reply(self, topic_id: int, username: str, paragraphs: list[str]) -> FixturePost:
+        """A new post at the end of a topic; bumps the topic."""
+        topic = self.by_id[topic_id]
+        now = datetime.now(UTC)
+        post = FixturePost(id=1 + max(p.id for t in self.topics for p in t.posts),
+                           number=topic.posts[-1].number + 1, username=username,
+                           paragraphs=paragraphs, created_at=now)
+        topic.posts.append(post)
+        topic.bumped = now
+        return post
+
+    def edit(self, post_id: int, paragraphs: list[str]) -> None:
+        """A new version of a post; bumps its topic only if it is the topic's last post."""
+        topic, post = self._find_post(post_id)
+        post.paragraphs, post.version = paragraphs, post.version + 1
+        post.updated_at = datetime.now(UTC)
+        if post is topic.posts[-1]:
+            topic.bumped = post.updated_at
+
+    def delete_post(self, post_id: int) -> None:
+        """A deleted post: gone from the stream, a gap in the numbers, no bump."""
+        self._find_post(post_id)[1].kind = "deleted"
+
+    def new_topic(self, title: str, username: str, paragraphs: list[str]) -> FixtureTopic:
+        now = datetime.now(UTC)
+        topic = FixtureTopic(id=2 + max(self.by_id), title=title,
+                             slug="-".join(title.lower().split()), category_id=5,
+                             created_at=now)
+        topic.posts.append(FixturePost(id=1 + max(p.id for t in self.topics for p in t.posts),
+                                       number=1, username=username, paragraphs=paragraphs,
+                                       created_at=now))
+        self.topics.append(topic)
+        self.by_id[topic.id] = topic
+        return topic
+
+    def remove_topic(self, topic_id: int) -> None:
+        """A topic bumped, then deleted while still listed (its page answers 404)."""
+        topic = self.by_id[topic_id]
+        topic.bumped, topic.gone = datetime.now(UTC), True
+
     def visible_posts(self, category_ids: set[int] | None = None) -> list[tuple[FixtureTopic,
                                                                                FixturePost]]:
         """Every (topic, post) a complete snapshot must contain."""
@@ -230,7 +287,7 @@ class DiscourseFixture:
               base: str) -> dict[str, Any]:
         ascending = query.get("ascending") == ["true"] and query.get("order") == ["created"]
         ordered = (sorted(topics, key=lambda t: t.created_at) if ascending else
-                   sorted(topics, key=lambda t: t.posts[-1].created_at, reverse=True))
+                   sorted(topics, key=lambda t: t.bumped_at, reverse=True))
         page = int(query.get("page", ["0"])[0])
         chunk = ordered[page * PER_PAGE:(page + 1) * PER_PAGE]
         topic_list: dict[str, Any] = {"can_create_topic": False, "per_page": PER_PAGE,
@@ -244,7 +301,7 @@ class DiscourseFixture:
     def _summary(self, t: FixtureTopic) -> dict[str, Any]:
         return {"id": t.id, "title": t.title, "fancy_title": t.title, "slug": t.slug,
                 "posts_count": len(t.stream), "created_at": _iso(t.created_at),
-                "bumped_at": _iso(t.posts[-1].created_at), "category_id": t.category_id,
+                "bumped_at": _iso(t.bumped_at), "category_id": t.category_id,
                 "pinned": False, "visible": True, "closed": False, "archived": False}
 
     def _post(self, t: FixtureTopic, p: FixturePost) -> dict[str, Any]:

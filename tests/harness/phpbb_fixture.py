@@ -15,16 +15,25 @@ instead (``styles/prosilver/template/{index,viewforum,viewtopic}_body.html`` and
 - ``ucp.php?mode=terms``; ``robots.txt``.
 
 Like phpBB for a visitor without cookies, every page puts a fresh ``sid=`` in every link.
+
+Topic pages carry HTTP validators, as a forum behind a caching front end does (whether phpBB
+itself sends them was not checked): an ``ETag`` computed from the page without its session
+ids and a ``Last-Modified`` from the topic's last change; ``If-None-Match`` (else
+``If-Modified-Since``) that still matches is answered ``304 Not Modified`` without a body.
+Between crawls a test can change the board (:meth:`PhpbbFixture.reply`, ``edit``,
+``delete_post``, ``new_topic``, ``delete_topic``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import random
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,6 +66,11 @@ class PhpbbTopic:
     title: str
     posts: list[PhpbbPost] = field(default_factory=list)
     announcement: bool = False
+    changed: datetime | None = None  # last change made by a test (else the last post's time)
+
+    @property
+    def last_modified(self) -> datetime:
+        return self.changed or max(p.time for p in self.posts)
 
 
 def build_board(seed: int = 5) -> tuple[dict[int, str], dict[int, int], list[PhpbbTopic]]:
@@ -99,6 +113,8 @@ class PhpbbFixture:
     def __init__(self, seed: int = 5) -> None:
         self.forums, self.subforums, self.topics = build_board(seed)
         self.requests: list[str] = []
+        #: (path, status, body bytes, whether the request was conditional) of each answer.
+        self.answers: list[tuple[str, int, int, bool]] = []
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -119,6 +135,55 @@ class PhpbbFixture:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    # -- changes between crawls ---------------------------------------------------------
+
+    def _topic_of(self, post_id: int) -> tuple[PhpbbTopic, PhpbbPost]:
+        return next((t, p) for t in self.topics for p in t.posts if p.id == post_id)
+
+    def _touch(self, topic: PhpbbTopic) -> None:
+        topic.changed = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+
+    def reply(self, topic_id: int, author: str, paragraphs: list[str]) -> PhpbbPost:
+        topic = next(t for t in self.topics if t.id == topic_id)
+        post = PhpbbPost(id=1 + max(p.id for t in self.topics for p in t.posts), author=author,
+                         paragraphs=paragraphs, time=datetime.now(UTC).replace(microsecond=0))
+        topic.posts.append(post)
+        self._touch(topic)
+        return post
+
+    def edit(self, post_id: int, paragraphs: list[str]) -> None:
+        topic, post = self._topic_of(post_id)
+        post.paragraphs, post.edits = paragraphs, post.edits + 1
+        self._touch(topic)
+
+    def delete_post(self, post_id: int) -> None:
+        topic, post = self._topic_of(post_id)
+        topic.posts.remove(post)
+        for other in topic.posts:
+            if other.quotes is post:
+                other.quotes = None
+        self._touch(topic)
+
+    def new_topic(self, forum_id: int, title: str, author: str,
+                  paragraphs: list[str]) -> PhpbbTopic:
+        topic = PhpbbTopic(id=1 + max(t.id for t in self.topics), forum_id=forum_id,
+                           title=title)
+        self.topics.append(topic)
+        self.reply(topic.id, author, paragraphs)
+        return topic
+
+    def delete_topic(self, topic_id: int) -> None:
+        self.topics = [t for t in self.topics if t.id != topic_id]
+
+    def validators(self, path: str, query: dict[str, str]) -> tuple[str, str] | None:
+        """(ETag, Last-Modified) of a topic page, None for other pages."""
+        topic = next((t for t in self.topics if str(t.id) == query.get("t")), None)
+        if path != "/viewtopic.php" or topic is None:
+            return None
+        page = self._topic(topic, int(query.get("start", 0)), "0" * 32)
+        etag = '"' + hashlib.sha1(page.encode("utf-8")).hexdigest()[:20] + '"'
+        return etag, format_datetime(topic.last_modified, usegmt=True)
 
     # -- pages --------------------------------------------------------------------------
 
@@ -286,12 +351,36 @@ class _Handler(BaseHTTPRequestHandler):
         page = self.fixture.page(parts.path, query)
         if page is None:
             return self._send(404, "<h1>Not found</h1>", "text/html; charset=utf-8")
-        self._send(200, page, "text/html; charset=utf-8")
+        validators = self.fixture.validators(parts.path, query)
+        if validators is not None and self._not_modified(*validators):
+            return self._send(304, "", None, validators)
+        self._send(200, page, "text/html; charset=utf-8", validators)
 
-    def _send(self, status: int, body: str, content_type: str) -> None:
+    def _not_modified(self, etag: str, last_modified: str) -> bool:
+        """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return etag in [m.strip() for m in match.split(",")] or match.strip() == "*"
+        since = self.headers.get("If-Modified-Since")
+        try:
+            return since is not None and (parsedate_to_datetime(last_modified)
+                                          <= parsedate_to_datetime(since))
+        except (TypeError, ValueError):
+            return False
+
+    def _send(self, status: int, body: str, content_type: str | None,
+              validators: tuple[str, str] | None = None) -> None:
         data = body.encode("utf-8")
+        conditional = bool(self.headers.get("If-None-Match")
+                           or self.headers.get("If-Modified-Since"))
+        self.fixture.answers.append((self.path, status, len(data), conditional))
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if validators is not None:
+            self.send_header("ETag", validators[0])
+            self.send_header("Last-Modified", validators[1])
+        if status != 304:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -79,6 +79,16 @@ class SpiritServer:
         self.truth = json.loads(out.read_text())
         return self.truth
 
+    def mutate(self, ops: list[dict[str, Any]]) -> list[int | None]:
+        """Change the forum through Spirit's forms and models (see spirit_site/mutate.py)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.harness.spirit_site.mutate"], input=json.dumps(ops),
+            cwd=ROOT, env=self._env(), capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"changing the spirit forum failed:\n{result.stderr[-3000:]}")
+        created: list[int | None] = json.loads(result.stdout.strip().splitlines()[-1])
+        return created
+
     def set_robots_txt(self, text: str) -> None:
         """Serve ``text`` at /robots.txt from the next request on."""
         target = self.workdir / "robots.txt"
