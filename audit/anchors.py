@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -84,24 +83,13 @@ class AnchorWriter:
             self._writers[k].close()
 
 
-def anchor_pairs(con: duckdb.DuckDBPyConnection, train: Path, source: Path,
-                 table: str = "anchor_pairs") -> str:
-    """Create the temporary table ``table`` of anchor candidates; return its name.
+def anchor_partition_sql(train: Path, source: Path, k: int) -> str:
+    """``(train_row, source_row, n, short)``: anchors shared per pair in partition ``k``.
 
-    Columns ``(train_row, source_row, shared_anchors)``, one partition joined at a time.
+    A pair is a candidate when ``sum(n) >= 2`` over all partitions, or any ``short``.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_parts (train_row BIGINT, "
-                "source_row BIGINT, n BIGINT, short BOOLEAN)")
-    for k in range(PARTITIONS):
-        t = sql_literal(str(partition_path(train, k)))
-        s = sql_literal(str(partition_path(source, k)))
-        con.execute(
-            f"INSERT INTO {table}_parts SELECT t.row, s.row, count(*), bool_or(t.short OR "
-            f"s.short) FROM read_parquet({t}) t JOIN read_parquet({s}) s ON t.h = s.h "
-            "GROUP BY ALL")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT train_row, source_row, "
-        f"sum(n)::BIGINT AS shared_anchors FROM {table}_parts GROUP BY ALL "
-        "HAVING sum(n) >= 2 OR bool_or(short)")
-    con.execute(f"DROP TABLE {table}_parts")
-    return table
+    t = sql_literal(str(partition_path(train, k)))
+    s = sql_literal(str(partition_path(source, k)))
+    return ("SELECT t.row AS train_row, s.row AS source_row, count(*) AS n, "
+            f"bool_or(t.short OR s.short) AS short FROM read_parquet({t}) t "
+            f"JOIN read_parquet({s}) s ON t.h = s.h GROUP BY ALL")

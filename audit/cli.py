@@ -45,7 +45,14 @@ def register(cli: click.Group) -> None:
                        "always a candidate.")
     @click.option("--memory-limit", default="512MB", show_default=True,
                   help="DuckDB memory limit of the banding join (spills to disk beyond it).")
-    @click.option("--engine", "engine_signer", type=click.Choice(["auto", "reference", "fast"]),
+    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+                  show_default=True,
+                  help="Where the stages run: threads in this process, or tasks on a Ray "
+                       "cluster (same results).")
+    @click.option("--ray-address", default=None,
+                  help="Ray cluster for --engine ray ('auto', or host:port of its head; "
+                       "default: start a local one).")
+    @click.option("--signer", type=click.Choice(["auto", "reference", "fast"]),
                   default="auto", show_default=True,
                   help="Signer: compiled audit.fast when available (auto), or datasketch.")
     @click.option("--force", is_flag=True, help="Replace an existing run of this name.")
@@ -56,8 +63,8 @@ def register(cli: click.Group) -> None:
                   id_column: str | None, threshold: float, num_perm: int, ngram: int,
                   minhash_seed: int, sample: int | None, sample_seed: int, verify: str,
                   containment_threshold: float, window_words: int, memory_limit: str,
-                  engine_signer: str, force: bool, keep_work: bool, quiet: bool,
-                  data_dir: Path) -> None:
+                  engine: str, ray_address: str | None, signer: str, force: bool,
+                  keep_work: bool, quiet: bool, data_dir: Path) -> None:
         """Measure how much of a training set overlaps each source, both ways, with CIs.
 
         INPUTS are Parquet files, folders or globs, JSON Lines (.jsonl, .jsonl.gz,
@@ -75,8 +82,9 @@ def register(cli: click.Group) -> None:
             text_column=text_column, id_column=id_column, threshold=threshold,
             num_perm=num_perm, ngram=ngram, seed=minhash_seed, sample=sample,
             sample_seed=sample_seed, verify=verify, containment_threshold=containment_threshold,
-            window_words=window_words, memory_limit=memory_limit, engine_signer=engine_signer,
-            force=force, keep_work=keep_work, progress=not quiet,
+            window_words=window_words, memory_limit=memory_limit, signer=signer,
+            engine=engine, ray_address=ray_address, force=force, keep_work=keep_work,
+            progress=not quiet,
         )
         result = run_audit(config, DataDir(data_dir))
         read = result.meta.get("read", {})

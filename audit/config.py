@@ -60,8 +60,12 @@ class AuditConfig:
         batch_size: documents per read/sign batch.
         memory_limit: DuckDB ``memory_limit`` for the banding join (it spills beyond it).
         duckdb_threads: DuckDB threads (None: DuckDB's default).
-        engine_signer: ``"auto"`` (compiled ``audit.fast`` when importable), ``"reference"``
-            or ``"fast"``.
+        signer: ``"auto"`` (compiled ``audit.fast`` when importable), ``"reference"``
+            (datasketch) or ``"fast"``.
+        engine: how the stages are scheduled: ``"local"`` (threads in this process) or
+            ``"ray"`` (tasks on a Ray cluster; same results, see :mod:`audit.engine`).
+        ray_address: the Ray cluster to use with ``engine="ray"`` (None: start a local one;
+            ``"auto"``: the cluster this machine belongs to).
         confidence: confidence level of every interval.
         force: replace an existing run of the same name.
         keep_work: keep ``work/`` (stage intermediates) after a complete run.
@@ -88,7 +92,9 @@ class AuditConfig:
     batch_size: int = 2000
     memory_limit: str = "512MB"
     duckdb_threads: int | None = None
-    engine_signer: str = "auto"
+    signer: str = "auto"
+    engine: str = "local"
+    ray_address: str | None = None
     confidence: float = 0.95
     force: bool = False
     keep_work: bool = False
@@ -127,8 +133,10 @@ class AuditConfig:
             raise bad("--verify", f"{self.verify!r}; use 'none' or 'exact'")
         if self.window_words < self.ngram + 1:
             raise bad("--window-words", f"{self.window_words}; must exceed --ngram")
-        if self.engine_signer not in ("auto", "reference", "fast"):
-            raise bad("--engine", f"{self.engine_signer!r}; use auto, reference or fast")
+        if self.signer not in ("auto", "reference", "fast"):
+            raise bad("--signer", f"{self.signer!r}; use auto, reference or fast")
+        if self.engine not in ("local", "ray"):
+            raise bad("--engine", f"{self.engine!r}; use local or ray")
         if not _MEMORY_RE.match(self.memory_limit.strip()):
             raise bad("--memory-limit", f"{self.memory_limit!r}; write e.g. 512MB or 2GB")
         if not 0.5 < self.confidence < 1.0:

@@ -13,16 +13,22 @@ limit and a temp directory, so an index larger than memory spills to disk.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audit.anchors import anchor_pairs
+from audit.anchors import PARTITIONS as ANCHOR_PARTITIONS
+from audit.anchors import anchor_partition_sql
 from commons.catalog import sql_literal
+
+if TYPE_CHECKING:
+    from audit.engine import Engine
 
 BAND_SCHEMA = pa.schema([("row", pa.int64()), ("band", pa.int16()), ("h", pa.uint64())])
 #: Rows per Parquet row group of band and anchor files: small enough for DuckDB to stream
@@ -154,21 +160,68 @@ def band_join(
     return _count(con, out)
 
 
+def _band_pairs_job(train: str, source: str, out: str, k: int, parts: int,
+                    settings: JoinSettings) -> int:
+    """Distinct pairs sharing a band key whose hash falls in partition ``k`` of ``parts``."""
+    where = ""
+    if parts > 1:
+        shift = 64 - (parts.bit_length() - 1)
+        where = f" WHERE (t.h >> {shift}) = {k} AND (s.h >> {shift}) = {k}"
+    con = connect(settings)
+    try:
+        con.execute(f"COPY ({_pairs_sql(Path(train), Path(source))}{where}) TO "
+                    f"{sql_literal(out)} (FORMAT parquet)")
+        return _count(con, Path(out))
+    finally:
+        con.close()
+
+
+def _anchor_pairs_job(train: str, source: str, out: str, k: int,
+                      settings: JoinSettings) -> int:
+    """Anchors shared per pair in anchor partition ``k`` (see :mod:`audit.anchors`)."""
+    con = connect(settings)
+    try:
+        con.execute(f"COPY ({anchor_partition_sql(Path(train), Path(source), k)}) TO "
+                    f"{sql_literal(out)} (FORMAT parquet)")
+        return _count(con, Path(out))
+    finally:
+        con.close()
+
+
 def candidate_join(
-    con: duckdb.DuckDBPyConnection,
+    settings: JoinSettings,
     doc_bands: tuple[Path, Path],
     anchors: tuple[Path, Path],
     out: Path,
+    engine: Engine | None = None,
 ) -> int:
     """Union of the band join and the anchor join (:mod:`audit.anchors`; ``anchors`` are the
     two sides' anchor folders), flagged by which found each pair.
 
-    Writes ``(train_row, source_row, via_doc, via_window, shared_anchors)`` sorted by
-    ``train_row`` (``via_window``: found by the anchor index).
+    Both joins run partition by partition as ``engine`` jobs (the local engine joins the
+    bands in one job); partition results go to ``out``'s folder and are merged here in
+    partition order. Writes ``(train_row, source_row, via_doc, via_window,
+    shared_anchors)`` sorted by ``train_row`` (``via_window``: found by the anchor index).
     """
-    w = anchor_pairs(con, *anchors)
+    from audit.engine import LocalEngine
+
+    engine = engine or LocalEngine()
+    parts_dir = out.parent / f"{out.stem}.parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    n_bands = engine.partitions()
+    band_calls = [(str(doc_bands[0]), str(doc_bands[1]), str(parts_dir / f"bands-{k:02d}.parquet"),
+                   k, n_bands, settings) for k in range(n_bands)]
+    anchor_calls = [(str(anchors[0]), str(anchors[1]),
+                     str(parts_dir / f"anchors-{k:02d}.parquet"), k, settings)
+                    for k in range(ANCHOR_PARTITIONS)]
+    engine.run(_band_pairs_job, band_calls)
+    engine.run(_anchor_pairs_job, anchor_calls)
+    bands = "[" + ", ".join(sql_literal(c[2]) for c in band_calls) + "]"
+    found = "[" + ", ".join(sql_literal(c[2]) for c in anchor_calls) + "]"
     sql = (
-        f"WITH d AS ({_pairs_sql(*doc_bands)}), w AS (SELECT * FROM {w}) "
+        f"WITH d AS (SELECT DISTINCT train_row, source_row FROM read_parquet({bands})), "
+        "w AS (SELECT train_row, source_row, sum(n)::BIGINT AS shared_anchors "
+        f"FROM read_parquet({found}) GROUP BY ALL HAVING sum(n) >= 2 OR bool_or(short)) "
         "SELECT coalesce(d.train_row, w.train_row) AS train_row, "
         "coalesce(d.source_row, w.source_row) AS source_row, "
         "d.train_row IS NOT NULL AS via_doc, w.train_row IS NOT NULL AS via_window, "
@@ -177,9 +230,14 @@ def candidate_join(
         "ON d.train_row = w.train_row AND d.source_row = w.source_row "
         "ORDER BY train_row, source_row"
     )
-    con.execute(f"COPY ({sql}) TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
-    con.execute(f"DROP TABLE {w}")
-    return _count(con, out)
+    con = connect(settings)
+    try:
+        con.execute(f"COPY ({sql}) TO {sql_literal(str(out))} (FORMAT parquet, "
+                    "COMPRESSION zstd)")
+        return _count(con, out)
+    finally:
+        con.close()
+        shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:

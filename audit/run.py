@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from audit.config import AuditConfig
 from audit.docs import SignatureFile, TextFile, open_doc_table
-from audit.index import BandWriter, JoinSettings, candidate_join, connect
+from audit.engine import Engine, make_engine
+from audit.index import BandWriter, JoinSettings, candidate_join
 from audit.match import DocFiles, PairMatcher
 from audit.outputs import MATCH_COLUMNS, RunFolder
 from audit.readers import resolve_inputs
@@ -56,13 +57,19 @@ def run_audit(config: AuditConfig, data: DataDir,
     """
     run = RunFolder(data, config)
     run.begin()
+    engine: Engine | None = None
     try:
-        result = _stages(config, data, run, fingerprint)
+        engine = make_engine(config)
+        run.meta["engine"] = engine.describe()
+        result = _stages(config, data, run, fingerprint, engine)
     except BaseException as exc:
         msg = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt) \
             else "interrupted"
         run.fail(msg)
         raise
+    finally:
+        if engine is not None:
+            engine.close()
     return result
 
 
@@ -75,7 +82,7 @@ def _timed(run: RunFolder, stage: str) -> Iterator[None]:
 
 
 def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
-            fingerprint: Callable[[Path], dict[str, object]]) -> AuditResult:
+            fingerprint: Callable[[Path], dict[str, object]], engine: Engine) -> AuditResult:
     work = run.work
     signer = make_signer(config)
     run.meta["signer"] = signer_name(signer)
@@ -85,7 +92,7 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
     sides: list[SourceSide] = []
     with _timed(run, "sources"):
         for s in config.sources:
-            side = prepare_source(config, data, s, signer)
+            side = prepare_source(config, data, s, signer, engine)
             sides.append(side)
             run.meta["snapshots"].append({
                 "source": s, "snapshot_id": side.snapshot_id, "license": side.license,
@@ -93,7 +100,7 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
                 "cache_hit": side.cache_hit,
                 "counts": side.counts})
     with _timed(run, "read"):
-        read, signed = read_stage(config, files, work, signer)
+        read, signed = read_stage(config, files, work, signer, engine)
         run.meta["read"] = read.to_dict()
         run.meta["sign"] = signed.__dict__
     run.meta["timings"]["sign"] = signed.seconds
@@ -107,11 +114,7 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
         sdir = work / f"source={side.name}"
         sdir.mkdir()
         with _timed(run, f"index:{side.name}"):
-            con = connect(join)  # one per join: DuckDB keeps its buffers until closed
-            try:
-                n_cand = _index(config, side, sdir, work, con)
-            finally:
-                con.close()
+            n_cand = _index(config, side, sdir, work, join, engine)
         source_docs = open_doc_table(side.docs_path)
         with _timed(run, f"match:{side.name}"):
             source = DocFiles(source_docs, side.texts, side.doc_signatures(config.num_perm))
@@ -139,13 +142,15 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
     return AuditResult(run.dir, "complete", summaries, matches.num_rows, run.meta)
 
 
-def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path, con: Any) -> int:
+def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path,
+           join: JoinSettings, engine: Engine) -> int:
     """Join the source's band table and anchors with the training side's."""
     return candidate_join(
-        con,
+        join,
         (work / "train_doc_bands.parquet", source_bands(config, side)),
         (work / TRAIN_ANCHORS, side.anchors_path),
         sdir / "candidates.parquet",
+        engine,
     )
 
 

@@ -202,18 +202,18 @@ def make_signer(config: AuditConfig) -> Signer:
     """The compiled ``audit.fast.FastSigner`` when available and allowed, else the reference.
 
     Raises:
-        ConfigError: ``engine_signer="fast"`` but ``audit.fast`` cannot be imported.
+        ConfigError: ``signer="fast"`` but ``audit.fast`` cannot be imported.
     """
     kwargs = {"num_perm": config.num_perm, "seed": config.seed, "ngram": config.ngram,
               "window": anchor_window(config)}
-    if config.engine_signer in ("auto", "fast"):
+    if config.signer in ("auto", "fast"):
         try:
             from audit.fast import FastSigner  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
-            if config.engine_signer == "fast":
+            if config.signer == "fast":
                 raise ConfigError(
-                    f"--engine fast: audit.fast is not importable ({exc}); build it or use "
-                    "--engine reference"
+                    f"--signer fast: audit.fast is not importable ({exc}); build it or use "
+                    "--signer reference"
                 ) from exc
         else:
             signer: Signer = FastSigner(**kwargs)

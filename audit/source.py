@@ -49,13 +49,13 @@ from audit.docs import (
     signature_schema,
     write_signature_parquet,
 )
+from audit.engine import Engine, LocalEngine
 from audit.exceptions import SignatureCacheError
 from audit.index import BandWriter, band_table
 from audit.sign import (
     SignedBatch,
     Signer,
     anchor_window,
-    bounded_map,
     shingle_positions,
     signer_name,
     workers,
@@ -230,7 +230,7 @@ def _shape(table: pa.Table, is_unit: pa.Array) -> pa.RecordBatch:
 
 
 def _build(config: AuditConfig, signer: Signer, manifest: SnapshotManifest, parts: list[Path],
-           out: Path) -> dict[str, int]:
+           out: Path, engine: Engine) -> dict[str, int]:
     """Write docs, document signatures and anchors of one snapshot into ``out``."""
     rows_of = _SnapshotRows(config, parts, out)
     docs = DocTableWriter(out / DOCS_NAME, SOURCE_DOC_SCHEMA)
@@ -251,7 +251,7 @@ def _build(config: AuditConfig, signer: Signer, manifest: SnapshotManifest, part
         return signed, band_table(live + base, signed.signatures[live], n_bands, n_rows)
 
     try:
-        for (table, _), (signed, band_rows) in bounded_map(job, _numbered(rows_of), workers()):
+        for (table, _), (signed, band_rows) in engine.map(job, _numbered(rows_of), workers()):
             n = table.num_rows
             rows = np.arange(next_row, next_row + n, dtype=np.int64)
             next_row += n
@@ -315,7 +315,8 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     return meta
 
 
-def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Signer) -> SourceSide:
+def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Signer,
+                   engine: Engine | None = None) -> SourceSide:
     """The latest complete snapshot of ``source``, signed (from the cache when present).
 
     Raises:
@@ -338,7 +339,8 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
             parts = store.part_files(source, manifest.snapshot_id)
         else:
             parts = [_current_rows(config, store, chain, tmp)]
-        counts = _build(config, signer, manifest, parts, tmp) if parts else {
+        counts = _build(config, signer, manifest, parts, tmp, engine or LocalEngine()) \
+            if parts else {
             "rows": 0, "redirects": 0, "deleted": 0, "empty": 0, "units": 0, "threads": 0,
             "anchors": 0}
         if not parts:

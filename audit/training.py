@@ -35,6 +35,7 @@ from tqdm import tqdm
 from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
 from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
+from audit.engine import Engine, LocalEngine
 from audit.exceptions import CorruptInputError, EmptyTrainingSetError
 from audit.index import BandWriter, band_table
 from audit.readers import InputFile, ParquetTrainingReader, TrainingReader, open_reader
@@ -42,7 +43,6 @@ from audit.sign import (
     SignedBatch,
     Signer,
     anchor_window,
-    bounded_map,
     shingle_positions,
     workers,
 )
@@ -239,7 +239,7 @@ def _with_base(batches: Iterator[ArrowBatch]) -> Iterator[tuple[ArrowBatch, int]
 
 
 def read_stage(config: AuditConfig, files: list[InputFile], work: Path,
-               signer: Signer) -> tuple[ReadStats, SignStats]:
+               signer: Signer, engine: Engine | None = None) -> tuple[ReadStats, SignStats]:
     """Read, sign and write the training side (see the module doc); return the counts.
 
     Raises:
@@ -256,7 +256,7 @@ def read_stage(config: AuditConfig, files: list[InputFile], work: Path,
         return _sign(signer, item[0].texts, item[1], bands, rows)
 
     try:
-        for (batch, _), (signed, table, seconds) in bounded_map(
+        for (batch, _), (signed, table, seconds) in (engine or LocalEngine()).map(
                 job, _with_base(_batches(files, config, stats)), sign.workers):
             n = len(batch.texts)
             out.docs.add({"row": np.arange(row, row + n, dtype=np.int64), "id": batch.ids,

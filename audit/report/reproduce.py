@@ -16,7 +16,7 @@ import click
 #: Option destinations whose AuditConfig field has another name.
 _FIELD = {"minhash_seed": "seed"}
 #: Options that do not change the results.
-_SKIP = {"force", "keep_work", "quiet", "data_dir"}
+_SKIP = {"force", "keep_work", "quiet", "data_dir", "engine", "ray_address"}
 
 
 def _audit_command() -> click.Command:

@@ -15,7 +15,7 @@ def config_for(world: World, run_name: str, **kw: object) -> AuditConfig:
     """A quiet reference-engine config auditing the world's training file."""
     base: dict[str, object] = {
         "run_name": run_name, "inputs": (str(world.training),), "sources": ("wiki", "forum"),
-        "engine_signer": "reference", "progress": False, "memory_limit": "256MB",
+        "signer": "reference", "progress": False, "memory_limit": "256MB",
     }
     base.update(kw)
     return AuditConfig(**base)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import xxhash
 
 from audit.anchors import AnchorWriter
 from audit.fast import FastSigner
-from audit.index import JoinSettings, candidate_join, connect
+from audit.index import JoinSettings, candidate_join
 from audit.sign import fmix32, shingle_hash, shingle_positions, winnow
 from commons.normalize import shingles, words
 from tests.audit.fixtures import prose_pools
@@ -66,11 +66,10 @@ def test_anchor_join_finds_passages_and_ignores_one_common_phrase(tmp_path: Path
     signed = FastSigner(num_perm=16, window=WINDOW).sign_batch(pa.array(train))
     common = xxhash.xxh64_intdigest(phrase.encode())
     assert common in signed.anchors[signed.anchor_rows == 2].tolist()  # the test bites
-    con = connect(JoinSettings("256MB", tmp_path / "spill"))
     out = tmp_path / "cand.parquet"
     bands = _empty_bands(tmp_path / "b.parquet")
-    candidate_join(con, (bands, bands), (_anchors(tmp_path / "t", train),
-                                         _anchors(tmp_path / "s", sources)), out)
+    candidate_join(JoinSettings("256MB", tmp_path / "spill"), (bands, bands),
+                   (_anchors(tmp_path / "t", train), _anchors(tmp_path / "s", sources)), out)
     pairs = {(r["train_row"], r["source_row"]): r["shared_anchors"]
              for r in pq.read_table(out).to_pylist()}
     assert pairs.get((0, 0), 0) >= 2

@@ -22,7 +22,7 @@ from tests.conftest import ROOT, run_cli
 
 def _audit(world: World, run: str, *extra: str, training: Path | None = None) -> list[str]:
     return ["audit", str(training or world.training), "--sources", "wiki,forum",
-            "--run-name", run, "--data", str(world.data.root), "--engine", "reference",
+            "--run-name", run, "--data", str(world.data.root), "--signer", "reference",
             "--quiet", *extra]
 
 

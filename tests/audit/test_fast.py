@@ -181,7 +181,7 @@ def test_fast_engine_audit_equals_the_reference_audit(world: World, audited: Aud
     """The whole audit with the compiled signer gives the reference engine's results."""
     data = DataDir(tmp_path / "data")
     shutil.copytree(world.data.snapshots, data.snapshots)  # no shared signature cache
-    fast = run_audit(config_for(world, "base", engine_signer="fast"), data)
+    fast = run_audit(config_for(world, "base", signer="fast"), data)
     assert fast.meta["signer"] == "audit.fast.FastSigner"
     assert fast.summary == audited.summary
     cols = ["train_id", "doc_id", "match_kind", "found_by", "est_jaccard", "exact_jaccard",

@@ -28,7 +28,7 @@ def test_audit_of_a_crawled_wiki_recovers_the_planted_truth(wiki: Wiki, tmp_path
     training = tmp_path / "train.parquet"
     pq.write_table(pa.Table.from_pylist(planted.rows), training)
     res = run_cli("audit", str(training), "--sources", "realwiki", "--run-name", "e2e",
-                  "--data", str(data), "--engine", "reference", "--quiet")
+                  "--data", str(data), "--signer", "reference", "--quiet")
     assert res.returncode == 0, res.stderr
     truth = planted.truth(docs)
     con = Catalog(DataDir(data)).connect()

@@ -17,7 +17,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
-from tests.harness import apt_install
+from tests.harness import apt_install, free_port
 from tests.harness.corpus import Article, make_articles
 
 MEDIAWIKI_DIR = Path("/usr/share/mediawiki")
@@ -219,7 +218,7 @@ class MediaWikiServer:
         ensure_mediawiki_installed()
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self._port is None:
-            self._port = _free_port()
+            self._port = free_port()
         if not self._installed:
             self._install()
         self._write_settings()
@@ -664,13 +663,6 @@ def _utc(moment: datetime) -> datetime:
 
 def _php_str(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _group_alive(pgid: int) -> bool:

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.harness import apt_install
+from tests.harness import apt_install, free_port
 
 
 def ensure_redis_installed() -> str:
@@ -46,9 +46,7 @@ class RedisServer:
     def start(self, timeout: float = 20.0) -> RedisServer:
         server = ensure_redis_installed()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         log = (self.workdir / "redis.log").open("ab")
         self._proc = subprocess.Popen(
             [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.harness.spirit_site.settings"
@@ -66,7 +67,7 @@ class SpiritServer:
         """Migrate a new database and seed it; return the ground truth (also truth.json)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self._port is None:
-            self._port = _free_port()
+            self._port = free_port()
         (self.workdir / "spirit.sqlite3").unlink(missing_ok=True)
         out = self.workdir / "truth.json"
         result = subprocess.run(
@@ -100,7 +101,7 @@ class SpiritServer:
         if self._proc is not None:
             return self
         if self._port is None:
-            self._port = _free_port()
+            self._port = free_port()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{self.port}",
@@ -143,13 +144,6 @@ class SpiritServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _serve(args: argparse.Namespace) -> int:

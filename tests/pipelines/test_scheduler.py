@@ -86,7 +86,7 @@ def test_runs_what_is_due_one_at_a_time_and_records_it(wiki: Wiki, tmp_path: Pat
     pq.write_table(pa.table({"id": [f"t{i}" for i in range(len(texts))], "text": texts}),
                    training)
     run_audit(AuditConfig("probe", (str(training),), ("nightly",), progress=False,
-                          engine_signer="reference"), data)
+                          signer="reference"), data)
 
     # 02:45: the half-hourly source is due (02:30), as an increment on its first snapshot.
     clock.set("2026-03-02T02:45:00")

@@ -31,7 +31,7 @@ def test_unknown_run_is_one_line_naming_the_runs(report_world: ReportWorld, tmp_
 
 def test_failed_run_is_refused(report_world: ReportWorld, tmp_path: Path) -> None:
     config = AuditConfig(run_name="broken", inputs=(str(report_world.training),),
-                         sources=("wiki", "nowhere"), engine_signer="reference",
+                         sources=("wiki", "nowhere"), signer="reference",
                          progress=False, memory_limit="256MB")
     with pytest.raises(NoCompleteSnapshotError):
         run_audit(config, report_world.data)

@@ -267,7 +267,7 @@ def test_reproduce_command_has_the_run_parameters(desktop: Visit, report_world: 
     audit_line, report_line = text.strip().splitlines()
     for part in (f"commons audit {report_world.training}", "--sources wiki,forum",
                  "--run-name after", "--threshold 0.8", "--num-perm 128", "--ngram 5",
-                 "--engine reference", f"--data {report_world.data.root}"):
+                 "--signer reference", f"--data {report_world.data.root}"):
         assert part in audit_line
     assert report_line.startswith("commons report after --out ")
 

@@ -132,6 +132,6 @@ def build_report_world(root: Path, seed: int = 5) -> ReportWorld:
             training = write_training(root / "train.parquet", planted)
         run = "before" if snap == WIKI_SNAPSHOTS[0] else "after"
         config = AuditConfig(run_name=run, inputs=(str(training),), sources=("wiki", "forum"),
-                             engine_signer="reference", progress=False, memory_limit="256MB")
+                             signer="reference", progress=False, memory_limit="256MB")
         run_audit(config, data)
     return ReportWorld(root, data, training, wiki_authors, post_authors, deleted)

@@ -1,0 +1,87 @@
+"""Engines: how the audit's stages are scheduled, never what they compute.
+
+Every stage hands its parallel work to an :class:`Engine` in one of two shapes:
+
+* :meth:`Engine.map`: an ordered, bounded stream of jobs (signing batches of the training
+  set and of a source);
+* :meth:`Engine.run`: independent jobs whose results come back in call order (the
+  partitions of the candidate join).
+
+:class:`LocalEngine` runs them in threads of this process (the default; it needs no
+cluster). ``RayEngine`` (:mod:`audit.ray_engine`) runs the same functions as Ray tasks.
+Jobs are plain functions of files and arrays and results are consumed in input order, so
+both engines produce the same files, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+from audit.config import AuditConfig
+from audit.sign import bounded_map, workers
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Engine(Protocol):
+    """Schedules a stage's jobs; results are always returned in input order."""
+
+    name: str
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T],
+            width: int) -> Iterator[tuple[T, R]]:
+        """``(item, fn(item))`` in input order, about ``width`` jobs in flight per worker."""
+        ...
+
+    def run(self, fn: Callable[..., R], calls: Sequence[tuple[Any, ...]]) -> list[R]:
+        """``[fn(*args) for args in calls]``, the calls run side by side."""
+        ...
+
+    def partitions(self) -> int:
+        """Hash partitions the candidate join is split into (1: one job)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What run.json records about the engine."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine started."""
+        ...
+
+
+class LocalEngine:
+    """Threads of this process (the compiled kernels and DuckDB release the GIL)."""
+
+    name = "local"
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T],
+            width: int) -> Iterator[tuple[T, R]]:
+        return bounded_map(fn, items, width)
+
+    def run(self, fn: Callable[..., R], calls: Sequence[tuple[Any, ...]]) -> list[R]:
+        return [fn(*args) for args in calls]
+
+    def partitions(self) -> int:
+        return 1
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.name, "workers": workers()}
+
+    def close(self) -> None:
+        return None
+
+
+def make_engine(config: AuditConfig) -> Engine:
+    """The engine ``config.engine`` names.
+
+    Raises:
+        ConfigError: ``engine="ray"`` but Ray is not installed or the cluster is unreachable.
+    """
+    if config.engine == "ray":
+        from audit.ray_engine import RayEngine
+
+        return RayEngine(config.ray_address)
+    return LocalEngine()
