@@ -3,7 +3,7 @@
 Reads the source's current documents from the catalog (``latest_documents``), plants
 copies, light edits, 60% truncations and 120-word passages embedded in 1,500 words of other
 prose, mixes them with unrelated prose from Debian's ``python3-doc`` that shares no 8-word
-run with the source, and writes ``--out`` (Parquet: id, text) and ``<out>.truth.json`` (the
+run with any source of the data store, and writes ``--out`` (Parquet: id, text) and ``<out>.truth.json`` (the
 true shares the audit should estimate). Same inputs and ``--seed``: same files.
 """
 
@@ -50,7 +50,9 @@ def main() -> int:
     args = parser.parse_args()
     docs = source_docs(DataDir(args.data), args.snapshot_source)
     ensure_prose_packages()
-    pool = unrelated_pool(prose_paragraphs(), [d.text for d in docs])
+    others = Catalog(DataDir(args.data)).connect().execute(
+        "SELECT text FROM latest_documents WHERE text IS NOT NULL").fetchall()
+    pool = unrelated_pool(prose_paragraphs(), [t for (t,) in others])  # in no source
     planted = plant(distinct_docs(docs), pool, COUNTS, args.seed, long_page_words=10**9)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(planted.rows), args.out)

@@ -34,14 +34,14 @@ from __future__ import annotations
 import html
 import json
 import random
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.harness.corpus import prose_paragraphs
+from tests.harness.httpfixture import LoopbackFixture
 
 USERS = ("alice", "bob_b", "chandra", "dmitri", "erin")
 CATEGORIES: tuple[dict[str, Any], ...] = (
@@ -167,32 +167,13 @@ def build_forum(n_topics: int = 70, seed: int = 3) -> list[FixtureTopic]:
     return topics
 
 
-class DiscourseFixture:
+class DiscourseFixture(LoopbackFixture):
     """Serve :func:`build_forum` on a free loopback port, in a daemon thread."""
 
     def __init__(self, n_topics: int = 70, seed: int = 3) -> None:
         self.topics = build_forum(n_topics, seed)
         self.by_id = {t.id: t for t in self.topics}
         self.requests: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def __enter__(self) -> DiscourseFixture:
-        handler = type("_Bound", (_Handler,), {"fixture": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- changes between crawls (as Discourse makes them) -------------------------------
 
@@ -374,3 +355,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+DiscourseFixture.handler = _Handler

@@ -30,15 +30,15 @@ import hashlib
 import html
 import random
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.harness.corpus import prose_paragraphs
+from tests.harness.httpfixture import LoopbackFixture
 
 TOPICS_PER_PAGE = 5
 POSTS_PER_PAGE = 5
@@ -107,34 +107,16 @@ def build_board(seed: int = 5) -> tuple[dict[int, str], dict[int, int], list[Php
     return forums, subforums, topics
 
 
-class PhpbbFixture:
+class PhpbbFixture(LoopbackFixture):
     """Serve :func:`build_board` on a free loopback port, in a daemon thread."""
+
+    entry_path = "/index.php"
 
     def __init__(self, seed: int = 5) -> None:
         self.forums, self.subforums, self.topics = build_board(seed)
         self.requests: list[str] = []
         #: (path, status, body bytes, whether the request was conditional) of each answer.
         self.answers: list[tuple[str, int, int, bool]] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        """The board's index page."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/index.php"
-
-    def __enter__(self) -> PhpbbFixture:
-        handler = type("_Bound", (_Handler,), {"fixture": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- changes between crawls ---------------------------------------------------------
 
@@ -384,3 +366,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+PhpbbFixture.handler = _Handler
