@@ -75,7 +75,7 @@ ANCHORS_NAME = "anchors"
 DOC_SNAPSHOTS_NAME = "doc_snapshots.parquet"
 CURRENT_NAME = "current.parquet"
 #: Version of the cache folder's layout; a cache of another layout is rebuilt.
-LAYOUT = 5
+LAYOUT = 6
 
 
 def bands_name(bands: int, rows: int) -> str:
@@ -157,7 +157,7 @@ def _threads_sql(parts: list[Path]) -> str:
         "string_agg(text, chr(10) || chr(10) ORDER BY position, doc_id) AS text "
         "FROM live WHERE kind = 'post' AND parent_id IS NOT NULL "
         "AND parent_id NOT IN (SELECT doc_id FROM live WHERE kind = 'thread') "
-        "GROUP BY parent_id HAVING count(*) >= 2 ORDER BY parent_id"
+        "GROUP BY parent_id HAVING count(*) >= 2 ORDER BY 1"  # 1: the thread id (doc_id)
     )
 
 

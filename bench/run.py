@@ -38,10 +38,13 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from audit.config import AuditConfig
 from bench.accuracy import accuracy
 from bench.data import SOURCE, write_audit_corpus, write_dedup_corpus
 from bench.peers import THRESHOLD, methods
 
+#: The audit's default DuckDB memory limit (what `commons audit` uses without --memory-limit).
+DEFAULT_LIMIT: str = AuditConfig.__dataclass_fields__["memory_limit"].default  # type: ignore[assignment]
 LIBRARIES = ("datasketch", "rensa", "datatrove", "numba", "llvmlite", "numpy", "pyarrow",
              "duckdb", "xxhash")
 
@@ -267,11 +270,11 @@ def main(argv: list[str] | None = None) -> int:
                                             args.max_peer_docs)
     result["index"] = index(args.workdir, ours)
     if not args.skip_e2e:
-        runs = [end_to_end(args.workdir, args.size, "1GB", "default")]
+        runs = [end_to_end(args.workdir, args.size, DEFAULT_LIMIT, "default")]
         if args.size >= 200_000:
             small = args.size // 10
             runs.append(end_to_end(args.workdir, args.size, args.memory_cap, "memory cap"))
-            runs.append(end_to_end(args.workdir, small, "1GB", "scaling base"))
+            runs.append(end_to_end(args.workdir, small, DEFAULT_LIMIT, "scaling base"))
             runs.append(end_to_end(args.workdir, small, args.memory_cap, "scaling base, cap"))
             result["scaling"] = [scaling(runs[2], runs[0]), scaling(runs[3], runs[1])]
             result["source_index"] = source_index(args.workdir, args.size)

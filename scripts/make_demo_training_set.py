@@ -3,8 +3,9 @@
 Reads the source's current documents from the catalog (``latest_documents``), plants
 copies, light edits, 60% truncations and 120-word passages embedded in 1,500 words of other
 prose, mixes them with unrelated prose from Debian's ``python3-doc`` that shares no 8-word
-run with any source of the data store, and writes ``--out`` (Parquet: id, text) and ``<out>.truth.json`` (the
-true shares the audit should estimate). Same inputs and ``--seed``: same files.
+run with any source of the data store, and writes ``--out`` (Parquet: id, text) and
+``<out>.truth.json`` (the true shares the audit should estimate). Same inputs and
+``--seed``: same files.
 """
 
 from __future__ import annotations
