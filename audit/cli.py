@@ -43,7 +43,7 @@ def register(cli: click.Group) -> None:
                   help="Containment window: a text of at least this many words inside "
                        "another, or a passage of twice as many shared by two long texts, is "
                        "always a candidate.")
-    @click.option("--memory-limit", default="512MB", show_default=True,
+    @click.option("--memory-limit", default="256MB", show_default=True,
                   help="DuckDB memory limit of the banding join (spills to disk beyond it).")
     @click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
                   show_default=True,

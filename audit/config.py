@@ -90,7 +90,7 @@ class AuditConfig:
     calibration_pairs: int = 400
     calibration_seed: int = 0
     batch_size: int = 2000
-    memory_limit: str = "512MB"
+    memory_limit: str = "256MB"
     duckdb_threads: int | None = None
     signer: str = "auto"
     engine: str = "local"
