@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 KERNELS := $(VENV)/.kernels
+# datatrove, a peer of `make bench`, lives in its own venv: it pins xxhash<4 and brings spaCy.
+DATATROVE_VENV := .venv-datatrove
 DATA   ?= demo-data
 
 .PHONY: setup system-deps test lint demo bench clean
@@ -35,9 +37,15 @@ lint: setup
 demo: setup system-deps
 	$(PY) scripts/demo.py --workdir $(DATA)
 
-bench: setup
+bench: setup $(DATATROVE_VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# Best effort: without it the bench reports datatrove as not run, and says why.
+$(DATATROVE_VENV)/.installed:
+	( test -x $(DATATROVE_VENV)/bin/python || $(PYTHON) -m venv $(DATATROVE_VENV) ) && \
+	$(DATATROVE_VENV)/bin/pip install -q 'datatrove[processing]>=0.4' 'spacy>=3.7' pyarrow numpy && \
+	touch $@ || echo "datatrove's venv could not be installed; the bench reports it as not run"
+
 clean:
-	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DATATROVE_VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

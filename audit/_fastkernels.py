@@ -467,7 +467,7 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
 
     Rows of ``sigs``, ``n_words`` and ``n_shingles`` are written for every document done.
     Returns (anchor documents, anchor xxh64 hashes, documents left undone); each
-    document's anchors are distinct.
+    document's anchors are distinct. A ``window`` of 0 computes no anchors.
     """
     longest = _longest(offsets, docs) + island_offsets[-1] - island_offsets[0]
     buf, starts, hashes = _scratch(longest)
@@ -496,6 +496,8 @@ def sign_docs(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, docs: np
         _minhash(hashes, nsh, a, b, sigs[d])
         n_words[d] = nwords
         n_shingles[d] = nsh
+        if window == 0:  # signatures only: no anchors wanted
+            continue
         npick = _winnow(hashes, nsh, window, pre, picked)
         if count + npick > anchor_doc.shape[0]:
             grow = max(2 * anchor_doc.shape[0], count + npick)

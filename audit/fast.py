@@ -172,7 +172,7 @@ class FastSigner:
         """Signatures of ``texts``: ``uint32[len(texts), num_perm]``; non-strings sign as empty."""
         data, offsets = _encode(texts)
         valid = np.ones(len(texts), dtype=np.bool_)
-        return self._sign_parts(data, offsets, valid).signatures
+        return self._sign_parts(data, offsets, valid, anchors=False).signatures
 
     def sign_batch(self, texts: pa.Array | pa.ChunkedArray) -> SignedBatch:
         """Signatures, word and shingle counts, and anchors of a string column."""
@@ -181,7 +181,7 @@ class FastSigner:
     def sign_arrow(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Signatures of a string column, read from its Arrow buffers; nulls sign as empty."""
         chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-        parts = [self.sign_batch(c.slice(s, _BATCH_ROWS)).signatures
+        parts = [self._sign_parts(*string_parts(c.slice(s, _BATCH_ROWS)), anchors=False).signatures
                  for c in chunks for s in range(0, len(c), _BATCH_ROWS)]
         if not parts:
             return np.empty((0, self.num_perm), dtype=np.uint32)
@@ -209,14 +209,15 @@ class FastSigner:
             list(pool.map(sign_group, range(meta.num_row_groups)))
         return out
 
-    def _sign_parts(self, data: np.ndarray, offsets: np.ndarray,
-                    valid: np.ndarray) -> SignedBatch:
+    def _sign_parts(self, data: np.ndarray, offsets: np.ndarray, valid: np.ndarray,
+                    anchors: bool = True) -> SignedBatch:
+        """Sign documents given as UTF-8 bytes; without ``anchors`` the batch has none."""
         n = len(valid)
         sigs = np.empty((n, self.num_perm), dtype=np.uint32)
         n_words = np.empty(n, dtype=np.int32)
         n_shingles = np.empty(n, dtype=np.int32)
         args = (kernels.ASCII_MAP, kernels.COMPOSITION_BASES, self._a, self._b, self.ngram,
-                self.window, sigs, n_words, n_shingles)
+                self.window if anchors else 0, sigs, n_words, n_shingles)
         rows, hashes, undone = kernels.sign_docs(
             data, offsets, valid, np.arange(n, dtype=np.int64), True, _NO_ISLANDS,
             _NO_ISLAND_OFFSETS, _NO_TABLE, *args)

@@ -42,6 +42,8 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
     from bench.peers import methods
 
     method = next(m for m in methods() if m.name == name)
+    if method.sign is None:
+        raise SystemExit(f"{name} runs in its own venv (bench/datatrove_job.py), not here")
     if method.library == "commons-provenance":
         from audit.fast import warm_up
 

@@ -8,8 +8,8 @@ Peers tokenise as peer pipelines do: lower-case, ``\\w+`` words, 5-word shingles
 
 from __future__ import annotations
 
+import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +27,26 @@ THRESHOLD = 0.8
 _WORD = re.compile(r"\w+")
 
 
+#: The Python of datatrove's own venv (``make bench`` creates it: datatrove pins
+#: ``xxhash<4`` and brings spaCy, so it stays out of the project's venv).
+DATATROVE_PYTHON = Path(os.environ.get(
+    "BENCH_DATATROVE_PYTHON", Path(__file__).resolve().parents[1] / ".venv-datatrove/bin/python"))
+
+
 @dataclass(frozen=True)
 class Method:
-    """A signature method: its name, how it signs, its LSH layout, and its default cap."""
+    """A signature method: its name, how it signs, its LSH layout, and its default cap.
+
+    A method with ``python`` runs ``bench/datatrove_job.py`` under that interpreter (another
+    venv) instead of calling ``sign`` in :mod:`bench.child`.
+    """
 
     name: str
-    sign: Callable[[Path, int], np.ndarray]
+    sign: Callable[[Path, int], np.ndarray] | None
     layout: tuple[int, int]
     cap: int
     library: str
+    python: Path | None = None
 
 
 def _texts(path: Path, limit: int) -> list[str]:
@@ -70,6 +81,25 @@ def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
         if n >= limit:
             break
     return np.concatenate(parts)
+
+
+def ours_with_anchors(path: Path, limit: int) -> np.ndarray:
+    """What an audit's sign stage does on one core: signatures plus the containment anchors
+    (winnowed shingle hashes), which a signatures-only run does not compute."""
+    from audit.fast import FastSigner
+
+    signer = FastSigner(NUM_PERM, SEED, NGRAM)
+    pf = pq.ParquetFile(path)
+    out = np.empty((min(limit, pf.metadata.num_rows), NUM_PERM), dtype=np.uint32)
+    n = 0
+    for group in range(pf.metadata.num_row_groups):  # as FastSigner.sign_parquet reads
+        if n >= len(out):
+            break
+        texts = pf.read_row_group(group, columns=["text"], use_threads=False).column(0)
+        sigs = signer.sign_batch(texts[: len(out) - n]).signatures
+        out[n : n + len(sigs)] = sigs
+        n += len(sigs)
+    return out
 
 
 def datasketch_naive(path: Path, limit: int) -> np.ndarray:
@@ -116,24 +146,6 @@ def rensa_bulk(path: Path, limit: int) -> np.ndarray:
     return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(shingle_sets), NUM_PERM)
 
 
-def datatrove_signature(path: Path, limit: int) -> np.ndarray:
-    """datatrove's ``MinhashDedupSignature`` step: its shingling and signature per document.
-
-    Needs ``datatrove`` with ``regex``, ``tokenizers`` and ``spacy`` (its English word
-    tokenizer), which its plain install does not bring; the bench reports it as not run
-    when they are missing.
-    """
-    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
-
-    with tempfile.TemporaryDirectory() as tmp:
-        step = MinhashDedupSignature(output_folder=tmp, config=MinhashConfig())
-        out = []
-        for text in _texts(path, limit):
-            buckets = step.get_signature(step.get_shingles(text))
-            out.append([v for b in buckets for v in b])
-    return np.asarray(out, dtype=np.uint64)
-
-
 def methods() -> list[Method]:
     """Every method, ours first; ``cap`` bounds the documents of the slow ones."""
     layout = lsh_params(THRESHOLD, NUM_PERM)
@@ -141,9 +153,10 @@ def methods() -> list[Method]:
         Method("ours (1 core)", ours, layout, 10**9, "commons-provenance"),
         Method("ours (2 threads)", lambda p, n: ours(p, n, workers=2), layout, 10**9,
                "commons-provenance"),
+        Method("ours + anchors (1 core)", ours_with_anchors, layout, 10**9, "commons-provenance"),
         Method("datasketch update()", datasketch_naive, layout, 1_500, "datasketch"),
         Method("datasketch bulk+xxhash", datasketch_bulk, layout, 15_000, "datasketch"),
         Method("rensa per doc", rensa_per_doc, layout, 40_000, "rensa"),
         Method("rensa bulk", rensa_bulk, layout, 60_000, "rensa"),
-        Method("datatrove signature", datatrove_signature, (14, 8), 8_000, "datatrove"),
+        Method("datatrove signature", None, (14, 8), 3_000, "datatrove", DATATROVE_PYTHON),
     ]

@@ -1,11 +1,12 @@
 """``make bench``: our signature path and its peers in one run, then the audit end to end.
 
     python -m bench.run [--size 100000] [--workdir bench-data] [--out FILE.json]
-                        [--skip-peers] [--skip-e2e] [--memory-cap 256MB]
+                        [--skip-peers] [--skip-e2e] [--memory-cap 256MB] [--repeat 3]
 
 * **signatures**: a seeded corpus of ``--size`` ~550-word documents with planted near-
   duplicates (:mod:`bench.corpus`), signed end to end from Parquet by each method of
-  :mod:`bench.peers` in its own process (slow peers on a prefix, see their caps): docs/s,
+  :mod:`bench.peers` in its own process, ``--repeat`` times (the median run is reported;
+  slow peers on a prefix, see their caps; datatrove in its own venv): docs/s,
   ratio to ours, peak memory, recall and precision of the planted duplicates at 0.8.
 * **index**: band index build and query over our signatures (half as source, half as
   training): signatures/s.
@@ -49,16 +50,29 @@ LIBRARIES = ("datasketch", "rensa", "datatrove", "numba", "llvmlite", "numpy", "
              "duckdb", "xxhash")
 
 
-def child(*args: str) -> dict[str, Any]:
-    """Run ``python -m bench.child ARGS`` and return its JSON line."""
-    proc = subprocess.run([sys.executable, "-m", "bench.child", *args], capture_output=True,
-                          text=True, check=False)
+def _job(command: list[str], what: str) -> dict[str, Any]:
+    """Run one measured job in its own process and return the JSON line it prints."""
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
-        raise RuntimeError(f"bench.child {args[0]} exited {proc.returncode}: {last[0][:300]}")
+        raise RuntimeError(f"{what} exited {proc.returncode}: {last[0][:300]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def child(*args: str) -> dict[str, Any]:
+    """Run ``python -m bench.child ARGS`` and return its JSON line."""
+    return _job([sys.executable, "-m", "bench.child", *args], f"bench.child {args[0]}")
+
+
+def external(python: Path, *args: str) -> dict[str, Any]:
+    """Run ``bench/datatrove_job.py ARGS`` under another venv's ``python``; its JSON line."""
+    if not python.exists():
+        raise RuntimeError(f"{python} is missing; `make bench` installs datatrove's venv there "
+                           "(or set BENCH_DATATROVE_PYTHON)")
+    job = Path(__file__).with_name("datatrove_job.py")
+    return _job([str(python), str(job), *args], job.name)
 
 
 def versions() -> dict[str, str | None]:
@@ -89,8 +103,9 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def signatures(work: Path, size: int, skip_peers: bool,
-               max_peer_docs: int | None) -> tuple[list[dict[str, Any]], Path]:
+def signatures(work: Path, size: int, skip_peers: bool, max_peer_docs: int | None,
+               repeat: int = 3) -> tuple[list[dict[str, Any]], Path]:
+    """Each method ``repeat`` times, each run in a fresh process; figures of the median run."""
     corpus = work / f"corpus-{size}.parquet"
     pairs_path = work / f"corpus-{size}.pairs.npy"
     if not corpus.exists() or not pairs_path.exists():
@@ -107,19 +122,26 @@ def signatures(work: Path, size: int, skip_peers: bool,
         if max_peer_docs is not None and m.library != "commons-provenance":
             limit = min(limit, max_peer_docs)
         out = ours_sigs if m.name == "ours (1 core)" else work / "sigs-peer.npy"
-        print(f"signing: {m.name} on {limit} documents ...", flush=True)
+        print(f"signing: {m.name} on {limit} documents (x{repeat}) ...", flush=True)
         try:
-            r = child("signature", m.name, str(corpus), str(limit), str(out))
+            runs = [external(m.python, str(corpus), str(limit), str(out))
+                    if m.python is not None
+                    else child("signature", m.name, str(corpus), str(limit), str(out))
+                    for _ in range(repeat)]
         except RuntimeError as exc:
             rows.append({"method": m.name, "error": str(exc)})
             continue
+        r = sorted(runs, key=lambda run: float(run["seconds"]))[len(runs) // 2]  # the median
         sigs = np.load(out)
         acc = accuracy(sigs, m.layout, texts.slice(0, len(sigs)), pairs, THRESHOLD)
         rows.append({"method": m.name, "library": m.library, "docs": r["docs"],
                      "seconds": round(r["seconds"], 3), "docs_per_s": r["docs"] / r["seconds"],
-                     "cpu_seconds": r["cpu"], "peak_rss_mb": r["peak_rss_mb"],
+                     "runs_seconds": [round(run["seconds"], 3) for run in runs],
+                     "cpu_seconds": r["cpu"],
+                     "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
                      "true_pairs": acc.true_pairs, "recall": acc.recall,
-                     "precision": acc.precision, "layout": list(m.layout)})
+                     "precision": acc.precision, "layout": list(m.layout),
+                     **({"version": r["version"]} if "version" in r else {})})
     base = next((r["docs_per_s"] for r in rows if r.get("method") == "ours (1 core)"), None)
     for r in rows:
         if base and "docs_per_s" in r:
@@ -257,17 +279,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crawl", default="",
                         help="wiki sizes for the crawler overhead benchmark, e.g. 200,800 "
                              "(needs the Debian mediawiki package; off by default)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each signature method (the median is reported)")
     parser.add_argument("--max-peer-docs", type=int, default=None,
                         help="cap every peer's documents (for a quick run)")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     result: dict[str, Any] = {"started": started.isoformat(), "size": args.size,
+                              "repeat": args.repeat,
                               "machine": machine(), "versions": versions(),
                               "load_before": load()}
     t0 = time.perf_counter()
     result["signatures"], ours = signatures(args.workdir, args.size, args.skip_peers,
-                                            args.max_peer_docs)
+                                            args.max_peer_docs, args.repeat)
+    for row in result["signatures"]:  # a peer timed in its own venv reports its version
+        if "version" in row:
+            result["versions"][row["library"]] = row["version"]
     result["index"] = index(args.workdir, ours)
     if not args.skip_e2e:
         runs = [end_to_end(args.workdir, args.size, DEFAULT_LIMIT, "default")]

@@ -23,6 +23,7 @@ DOCUMENT_SCHEMA: pa.Schema = pa.schema(
         pa.field("last_editor", pa.string()),
         pa.field("revision_id", pa.int64()),
         pa.field("modified_at", pa.timestamp("us", tz="UTC")),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
         pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("content_sha1", pa.string()),
         pa.field("parent_id", pa.string()),

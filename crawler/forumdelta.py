@@ -25,7 +25,7 @@ from crawler.items import DocumentItem
 #: except ``fetched_at`` (``n_words`` and ``content_sha1`` follow from ``text``).
 CONTENT_COLUMNS: tuple[str, ...] = (
     "kind", "url", "title", "text", "license", "authors", "anon_authors", "last_editor",
-    "revision_id", "modified_at", "parent_id", "reply_to", "position", "namespace",
+    "revision_id", "modified_at", "created_at", "parent_id", "reply_to", "position", "namespace",
     "is_redirect", "redirect_to",
 )
 
@@ -64,7 +64,9 @@ class BasePosts:
         columns = ["doc_id", "is_deleted", *CONTENT_COLUMNS]
         for manifest in chain:
             for part in store.part_files(manifest.source, manifest.snapshot_id):
-                for batch in pq.ParquetFile(part).iter_batches(batch_size=2000, columns=columns):
+                parquet = pq.ParquetFile(part)
+                present = [c for c in columns if c in parquet.schema_arrow.names]  # older parts
+                for batch in parquet.iter_batches(batch_size=2000, columns=present):
                     for row in batch.to_pylist():
                         if row["is_deleted"]:
                             posts.pop(row["doc_id"], None)

@@ -26,6 +26,7 @@ class DocumentItem:
     last_editor: str | None = None
     revision_id: int | None = None
     modified_at: datetime | None = None
+    created_at: datetime | None = None
     parent_id: str | None = None
     reply_to: str | None = None
     position: int | None = None

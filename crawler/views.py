@@ -7,8 +7,9 @@ from commons.store import DataDir
 #: One row per thread of each source's current documents (``latest_documents``), with the
 #: columns of ``documents``: ``text`` is the thread's posts in ``position`` order separated
 #: by a blank line, ``url`` the first post's permalink (it opens the thread), ``authors`` every
-#: post author, ``modified_at``/``fetched_at`` the newest of its posts. ``content_sha1`` is
-#: left NULL: the SHA-1 of normalised text is computed in Python (commons.normalize).
+#: post author, ``modified_at``/``fetched_at`` the newest of its posts, ``created_at`` the
+#: oldest. ``content_sha1`` is left NULL: the SHA-1 of normalised text is computed in Python
+#: (commons.normalize).
 THREADS = """
 SELECT
     source,
@@ -25,6 +26,7 @@ SELECT
     arg_max(last_editor, position) AS last_editor,
     CAST(NULL AS BIGINT) AS revision_id,
     max(modified_at) AS modified_at,
+    min(created_at) AS created_at,
     max(fetched_at) AS fetched_at,
     CAST(NULL AS VARCHAR) AS content_sha1,
     CAST(NULL AS VARCHAR) AS parent_id,

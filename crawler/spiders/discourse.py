@@ -56,7 +56,8 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
     topic from ``/t/{id}.json`` (first 20 posts and every post id in ``post_stream.stream``),
     the rest from ``/t/{id}/posts.json?post_ids[]=...`` in batches of 20. ``position`` is the
     post number (deleted posts leave gaps), ``revision_id`` the post's ``version``,
-    ``modified_at`` its ``updated_at``, ``reply_to`` the id of the post replied to.
+    ``modified_at`` its ``updated_at``, ``created_at`` its ``created_at``, ``reply_to`` the
+    id of the post replied to.
 
     An increment lists topics by activity (``order=activity``, newest bump first) down to
     the base's start by the forum's clock (its ``Date`` header) minus
@@ -301,6 +302,7 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
                 authors=[author] if author else [], anon_authors=0 if author else 1,
                 last_editor=author, revision_id=post.get("version"),
                 modified_at=parse_time(post.get("updated_at") or post.get("created_at")),
+                created_at=parse_time(post.get("created_at")),
                 parent_id=str(topic["id"]),
                 reply_to=str(numbers[replied]) if replied in numbers else None,
                 position=number,

@@ -281,7 +281,8 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
             license=self.license, authors=[author] if author else [],
             anon_authors=0 if author else 1, last_editor=author,
             revision_id=int(revision) if revision and revision.isdigit() else None,
-            modified_at=when, parent_id=thread_id, reply_to=reply_to, position=position,
+            modified_at=when, created_at=when, parent_id=thread_id, reply_to=reply_to,
+            position=position,
         )
 
     def _check_first_thread(self, response: Response, posts: list[LexborNode]) -> None:

@@ -85,6 +85,7 @@ def test_every_post_arrives_once_with_text_author_version_and_reply(
         assert row["authors"] == [post.username] and row["last_editor"] == post.username
         assert row["revision_id"] == post.version
         assert row["modified_at"] == (post.updated_at or post.created_at)
+        assert row["created_at"] == post.created_at
         assert row["url"] == f"{base}/t/{topic.slug}/{topic.id}/{post.number}"
         assert row["license"] == "CC-BY-NC-SA-3.0"
         assert row["reply_to"] == (str(post.reply_to_id) if post.reply_to_id else None)

@@ -81,6 +81,7 @@ def test_every_post_arrives_once_with_text_author_thread_and_order(
         assert row["parent_id"] == str(thread["id"]) and row["title"] == thread["title"]
         assert row["position"] == post["position"]
         assert row["modified_at"] == datetime.fromisoformat(post["date"])
+        assert row["created_at"] == datetime.fromisoformat(post["date"])
         assert row["url"] == f"{base}/comment/{post['id']}/find/"
         assert row["license"] == "CC-BY-SA-4.0"
         assert row["revision_id"] == (1 if post["edited"] else None)
@@ -99,14 +100,17 @@ def test_threads_view_concatenates_posts_in_order(
 ) -> None:
     data, _, _ = crawl
     con = Catalog(DataDir(data)).connect()
-    rows = con.execute("SELECT doc_id, kind, title, text, authors, source FROM threads").fetchall()
+    rows = con.execute("SELECT doc_id, kind, title, text, authors, source, created_at, "
+                       "modified_at FROM threads").fetchall()
     truth = {str(t["id"]): t for t in forum.truth["threads"]}
     assert {r[0] for r in rows} == set(truth) and len(rows) == len(truth)
-    for doc_id, kind, title, text, authors, source in rows:
+    for doc_id, kind, title, text, authors, source, created, modified in rows:
         thread = truth[doc_id]
         assert kind == "thread" and source == "spirit" and title == thread["title"]
         assert text == "\n\n".join("\n\n".join(p["paragraphs"]) for p in thread["posts"])
         assert authors == sorted({p["author"] for p in thread["posts"]})
+        dates = [datetime.fromisoformat(p["date"]) for p in thread["posts"]]
+        assert created == min(dates) and modified == max(dates)
 
 
 def test_requests_are_polite_in_scope_and_each_page_once(
