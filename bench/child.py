@@ -43,7 +43,7 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
 
     method = next(m for m in methods() if m.name == name)
     if method.sign is None:
-        raise SystemExit(f"{name} runs in its own venv (bench/datatrove_job.py), not here")
+        raise SystemExit(f"{name} runs in its own venv (bench.datatrove_job), not here")
     if method.library == "commons-provenance":
         from audit.fast import warm_up
 

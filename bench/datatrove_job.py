@@ -1,19 +1,18 @@
 """datatrove's signature step, timed in datatrove's own virtual environment.
 
 datatrove pins ``xxhash<4`` and brings spaCy, so ``make bench`` installs it into
-``.venv-datatrove`` rather than the project's venv. This script imports nothing from the
-project: ``.venv-datatrove/bin/python bench/datatrove_job.py CORPUS LIMIT OUT.npy`` signs the
-first ``LIMIT`` texts of the corpus with ``MinhashDedupSignature`` (its shingling and
-signature per document, default ``MinhashConfig``: 14 buckets of 8 hashes, 5-grams of its
-English word tokenizer), saves the signatures and prints one JSON line with the same
-figures as :mod:`bench.child` (``docs``, ``seconds``, ``cpu``, ``peak_rss_mb``) and the
-datatrove version.
+``.venv-datatrove`` rather than the project's venv. From the repository root,
+``.venv-datatrove/bin/python -m bench.datatrove_job CORPUS LIMIT OUT.npy`` signs the first
+``LIMIT`` texts of the corpus with ``MinhashDedupSignature`` (its shingling and signature per
+document, default ``MinhashConfig``: 14 buckets of 8 hashes, 5-grams of its English word
+tokenizer), saves the signatures and prints one JSON line with the figures of
+:mod:`bench.child` (``docs``, ``seconds``, ``cpu``, ``peak_rss_mb``; it imports only that
+module of the project, which needs nothing but numpy) and the datatrove version.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -23,17 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+from bench.child import _usage
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +32,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         step = MinhashDedupSignature(output_folder=tmp, config=MinhashConfig())
         step.get_signature(step.get_shingles("warm up the word tokenizer"))
-        cpu0 = _cpu()
+        cpu0, _ = _usage()
         t0 = time.perf_counter()
         texts: list[str] = []
         for batch in pq.ParquetFile(corpus).iter_batches(batch_size=8192, columns=["text"]):
@@ -55,10 +44,10 @@ def main(argv: list[str]) -> int:
             buckets = step.get_signature(step.get_shingles(text))
             sigs.append([v for b in buckets for v in b])
         seconds = time.perf_counter() - t0
-        cpu = _cpu() - cpu0
+        cpu, peak = _usage()
     np.save(out, np.asarray(sigs, dtype=np.uint64))
-    print(json.dumps({"docs": len(sigs), "seconds": seconds, "cpu": round(cpu, 3),
-                      "peak_rss_mb": round(_peak_mb(), 1),
+    print(json.dumps({"docs": len(sigs), "seconds": seconds, "cpu": round(cpu - cpu0, 3),
+                      "peak_rss_mb": round(peak, 1),
                       "version": metadata.version("datatrove")}))
     return 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit.config import lsh_params
@@ -37,7 +38,7 @@ DATATROVE_PYTHON = Path(os.environ.get(
 class Method:
     """A signature method: its name, how it signs, its LSH layout, and its default cap.
 
-    A method with ``python`` runs ``bench/datatrove_job.py`` under that interpreter (another
+    A method with ``python`` runs :mod:`bench.datatrove_job` under that interpreter (another
     venv) instead of calling ``sign`` in :mod:`bench.child`.
     """
 
@@ -66,6 +67,22 @@ def _shingles(text: str) -> list[str]:
     return [" ".join(toks[i : i + NGRAM]) for i in range(len(toks) - NGRAM + 1)]
 
 
+def _by_row_group(path: Path, limit: int,
+                  sign: Callable[[pa.ChunkedArray], np.ndarray]) -> np.ndarray:
+    """``sign`` over the first ``limit`` texts, a row group at a time (as ``sign_parquet``)."""
+    pf = pq.ParquetFile(path)
+    out = np.empty((min(limit, pf.metadata.num_rows), NUM_PERM), dtype=np.uint32)
+    n = 0
+    for group in range(pf.metadata.num_row_groups):
+        if n >= len(out):
+            break
+        texts = pf.read_row_group(group, columns=["text"], use_threads=False).column(0)
+        sigs = sign(texts[: len(out) - n])
+        out[n : n + len(sigs)] = sigs
+        n += len(sigs)
+    return out
+
+
 def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
     """audit.fast.FastSigner over Parquet row groups (read, normalise, sign in kernels)."""
     from audit.fast import FastSigner
@@ -73,14 +90,7 @@ def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
     signer = FastSigner(NUM_PERM, SEED, NGRAM)
     if limit >= pq.ParquetFile(path).metadata.num_rows:
         return signer.sign_parquet(path, "text", workers=workers)
-    pf = pq.ParquetFile(path)
-    parts, n = [], 0
-    for batch in pf.iter_batches(batch_size=8192, columns=["text"]):
-        parts.append(signer.sign_arrow(batch.column(0)[: limit - n]))
-        n += len(parts[-1])
-        if n >= limit:
-            break
-    return np.concatenate(parts)
+    return _by_row_group(path, limit, signer.sign_arrow)
 
 
 def ours_with_anchors(path: Path, limit: int) -> np.ndarray:
@@ -89,17 +99,7 @@ def ours_with_anchors(path: Path, limit: int) -> np.ndarray:
     from audit.fast import FastSigner
 
     signer = FastSigner(NUM_PERM, SEED, NGRAM)
-    pf = pq.ParquetFile(path)
-    out = np.empty((min(limit, pf.metadata.num_rows), NUM_PERM), dtype=np.uint32)
-    n = 0
-    for group in range(pf.metadata.num_row_groups):  # as FastSigner.sign_parquet reads
-        if n >= len(out):
-            break
-        texts = pf.read_row_group(group, columns=["text"], use_threads=False).column(0)
-        sigs = signer.sign_batch(texts[: len(out) - n]).signatures
-        out[n : n + len(sigs)] = sigs
-        n += len(sigs)
-    return out
+    return _by_row_group(path, limit, lambda texts: signer.sign_batch(texts).signatures)
 
 
 def datasketch_naive(path: Path, limit: int) -> np.ndarray:

@@ -50,9 +50,9 @@ LIBRARIES = ("datasketch", "rensa", "datatrove", "numba", "llvmlite", "numpy", "
              "duckdb", "xxhash")
 
 
-def _job(command: list[str], what: str) -> dict[str, Any]:
+def _job(command: list[str], what: str, cwd: Path | None = None) -> dict[str, Any]:
     """Run one measured job in its own process and return the JSON line it prints."""
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
@@ -67,12 +67,12 @@ def child(*args: str) -> dict[str, Any]:
 
 
 def external(python: Path, *args: str) -> dict[str, Any]:
-    """Run ``bench/datatrove_job.py ARGS`` under another venv's ``python``; its JSON line."""
+    """Run ``python -m bench.datatrove_job ARGS`` under another venv's ``python``."""
     if not python.exists():
         raise RuntimeError(f"{python} is missing; `make bench` installs datatrove's venv there "
                            "(or set BENCH_DATATROVE_PYTHON)")
-    job = Path(__file__).with_name("datatrove_job.py")
-    return _job([str(python), str(job), *args], job.name)
+    return _job([str(python), "-m", "bench.datatrove_job", *args], "bench.datatrove_job",
+                cwd=Path(__file__).resolve().parents[1])
 
 
 def versions() -> dict[str, str | None]:
