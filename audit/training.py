@@ -72,11 +72,9 @@ class ReadStats:
 
 @dataclass
 class SignStats:
-    """What signing produced (``windows``: texts signed besides documents; none since the
-    containment index uses anchors)."""
+    """What signing produced."""
 
     documents: int = 0
-    windows: int = 0
     anchors: int = 0
     doc_band_rows: int = 0
     seconds: float = 0.0
