@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from commons.catalog import sql_literal
+from commons.sql import sql_literal
 
 ANCHOR_SCHEMA = pa.schema([("row", pa.int64()), ("h", pa.uint64()), ("short", pa.bool_())])
 #: Partitions of every anchor index (a power of two; both sides must agree).

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from audit.anchors import PARTITIONS as ANCHOR_PARTITIONS
 from audit.anchors import anchor_partition_sql
-from commons.catalog import sql_literal
+from commons.sql import sql_literal
 
 if TYPE_CHECKING:
     from audit.engine import Engine

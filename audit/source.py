@@ -60,10 +60,11 @@ from audit.sign import (
     signer_name,
     workers,
 )
-from commons.catalog import sql_literal
 from commons.fsutil import atomic_write_json, fsync_dir
 from commons.provenance import iso, library_versions, utcnow
+from commons.sql import sql_list, sql_literal
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
+from commons.threads import threads_select
 
 META_NAME = "_meta.json"
 DOCS_NAME = "docs.arrow"
@@ -75,7 +76,7 @@ ANCHORS_NAME = "anchors"
 DOC_SNAPSHOTS_NAME = "doc_snapshots.parquet"
 CURRENT_NAME = "current.parquet"
 #: Version of the cache folder's layout; a cache of another layout is rebuilt.
-LAYOUT = 6
+LAYOUT = 7
 
 
 def bands_name(bands: int, rows: int) -> str:
@@ -140,25 +141,12 @@ _FLAG_COLUMNS = ("is_redirect", "is_deleted")
 
 
 def _threads_sql(parts: list[Path]) -> str:
-    """Thread documents of forum posts (see the module doc), ordered by thread id."""
-    files = "[" + ", ".join(sql_literal(str(p)) for p in parts) + "]"
-    live = (
-        f"SELECT * FROM read_parquet({files}, union_by_name=true) "
-        "WHERE NOT coalesce(is_redirect, false) AND NOT coalesce(is_deleted, false) "
-        "AND text IS NOT NULL AND trim(text) <> ''"
-    )
-    return (
-        f"WITH live AS ({live}) "
-        "SELECT parent_id AS doc_id, 'thread' AS kind, "
-        "arg_min(url, coalesce(position, 0)) AS url, "
-        "arg_min(title, coalesce(position, 0)) AS title, "
-        "arg_min(license, coalesce(position, 0)) AS license, "
-        "CAST(NULL AS VARCHAR) AS parent_id, "
-        "string_agg(text, chr(10) || chr(10) ORDER BY position, doc_id) AS text "
-        "FROM live WHERE kind = 'post' AND parent_id IS NOT NULL "
-        "AND parent_id NOT IN (SELECT doc_id FROM live WHERE kind = 'thread') "
-        "GROUP BY parent_id HAVING count(*) >= 2 ORDER BY 1"  # 1: the thread id (doc_id)
-    )
+    """Thread documents of forum posts (:mod:`commons.threads`; see the module doc), ordered
+    by thread id."""
+    rows = f"read_parquet({sql_list(parts)}, union_by_name=true)"
+    threads = threads_select(rows, min_posts=2)
+    return (f"SELECT {', '.join(_UNIT_COLUMNS)} FROM ({threads}) WHERE doc_id NOT IN ("
+            f"SELECT doc_id FROM {rows} WHERE kind = 'thread') ORDER BY doc_id")
 
 
 class _SnapshotRows:
@@ -338,15 +326,14 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
         if len(chain) == 1:
             parts = store.part_files(source, manifest.snapshot_id)
         else:
-            parts = [_current_rows(config, store, chain, tmp)]
+            parts = _current_rows(config, store, chain, tmp)
         counts = _build(config, signer, manifest, parts, tmp, engine or LocalEngine()) \
             if parts else {
             "rows": 0, "redirects": 0, "deleted": 0, "empty": 0, "units": 0, "threads": 0,
             "anchors": 0}
         if not parts:
             _empty_cache(config, tmp)
-        if len(chain) > 1:
-            (tmp / CURRENT_NAME).unlink()
+        (tmp / CURRENT_NAME).unlink(missing_ok=True)
         atomic_write_json(tmp / META_NAME, {
             "source": source, "snapshot_id": manifest.snapshot_id,
             "chain": [m.snapshot_id for m in chain],
@@ -364,15 +351,12 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
 
 
 def _current_rows(config: AuditConfig, store: SnapshotStore, chain: list[SnapshotManifest],
-                  out: Path) -> Path:
-    """The chain's current rows (newest per ``doc_id``, tombstones dropped) as one Parquet
+                  out: Path) -> list[Path]:
+    """The chain's current rows (:meth:`SnapshotStore.current_rows_sql`) as one Parquet
     file, plus ``doc_snapshots.parquet``: the snapshot each current row comes from."""
-    files = [str(p) for m in chain for p in store.part_files(m.source, m.snapshot_id)]
-    order = " ".join(f"WHEN {sql_literal(m.snapshot_id)} THEN {i}" for i, m in enumerate(chain))
-    sql = (f"SELECT * EXCLUDE (_newest) FROM (SELECT *, row_number() OVER (PARTITION BY doc_id "
-           f"ORDER BY CASE snapshot_id {order} END DESC) AS _newest FROM read_parquet("
-           f"[{', '.join(sql_literal(f) for f in files)}], union_by_name=true)) "
-           "WHERE _newest = 1 AND NOT coalesce(is_deleted, false) ORDER BY doc_id")
+    sql = store.current_rows_sql(chain)
+    if sql is None:  # no part file at all
+        return []
     current = out / CURRENT_NAME
     con = duckdb.connect(":memory:")
     try:
@@ -384,7 +368,7 @@ def _current_rows(config: AuditConfig, store: SnapshotStore, chain: list[Snapsho
                     f"{sql_literal(str(out / DOC_SNAPSHOTS_NAME))} (FORMAT parquet)")
     finally:
         con.close()
-    return current
+    return [current]
 
 
 def _empty_cache(config: AuditConfig, out: Path) -> None:

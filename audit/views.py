@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from commons.catalog import empty_select, sql_literal
+from commons.sql import empty_select, sql_literal
 from commons.store import DataDir
 
 #: Columns of ``audit_runs`` (read from run.json with these types).

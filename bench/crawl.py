@@ -33,7 +33,7 @@ def crawl_overhead(work: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     import shutil
     import time
 
-    from bench.run import child
+    from bench.jobs import child
     from tests.harness.mediawiki import MediaWikiServer, ensure_mediawiki_installed
 
     ensure_mediawiki_installed()

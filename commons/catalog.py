@@ -7,13 +7,15 @@ with the right columns (rebuild the catalog once files exist to pick them up).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 
+from commons.chain import SNAPSHOT_CHAIN_SQL, current_rows_select
 from commons.fsutil import fsync_dir
 from commons.schema import DOCUMENT_SCHEMA
+from commons.sql import duckdb_columns, empty_select, sql_literal
 from commons.store import MANIFEST_NAME, DataDir
 
 #: Columns of the ``snapshots`` view, read from each ``_manifest.json``.
@@ -41,36 +43,6 @@ MANIFEST_COLUMNS: dict[str, str] = {
     "versions": "JSON",
     "stats": "JSON",
 }
-
-
-def sql_literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _arrow_to_duckdb(name: str) -> str:
-    import pyarrow as pa
-
-    t = DOCUMENT_SCHEMA.field(name).type
-    if pa.types.is_string(t):
-        return "VARCHAR"
-    if pa.types.is_int32(t):
-        return "INTEGER"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMPTZ"
-    if pa.types.is_list(t):
-        return "VARCHAR[]"
-    raise AssertionError(f"unmapped type {t}")
-
-
-def empty_select(columns: dict[str, str]) -> str:
-    """A SELECT with the given typed columns and no rows."""
-    cols = ", ".join(f"CAST(NULL AS {typ}) AS {name}" for name, typ in columns.items())
-    return f"SELECT {cols} WHERE false"
 
 
 def _has_files(root: Path, pattern: str) -> bool:
@@ -106,55 +78,37 @@ def snapshot_views(data: DataDir) -> dict[str, str]:
             "union_by_name=true, hive_partitioning=false)"
         )
     else:
-        views["documents"] = empty_select({n: _arrow_to_duckdb(n) for n in DOCUMENT_SCHEMA.names})
+        views["documents"] = empty_select(duckdb_columns(DOCUMENT_SCHEMA))
     views["latest_snapshots"] = (
         "SELECT * FROM snapshots WHERE status = 'complete' "
         "QUALIFY row_number() OVER (PARTITION BY source ORDER BY snapshot_id DESC) = 1"
     )
-    # A source's current state: the newest complete snapshot whose base_snapshot links lead
-    # (through complete snapshots) to a complete full one, walked back to that full snapshot
-    # (position 0). Along the chain the newest row of each doc_id wins; tombstones drop it.
-    views["snapshot_chain"] = (
-        "WITH RECURSIVE done AS (SELECT source, snapshot_id, nullif(base_snapshot, '') AS base "
-        "FROM snapshots WHERE status = 'complete'), "
-        "walk(source, tip, snapshot_id, base, depth) AS ("
-        "SELECT source, snapshot_id, snapshot_id, base, 0 FROM done UNION ALL "
-        "SELECT w.source, w.tip, d.snapshot_id, d.base, w.depth + 1 FROM walk w JOIN done d "
-        "ON d.source = w.source AND d.snapshot_id = w.base WHERE w.depth < 10000), "
-        "tips AS (SELECT source, max(tip) AS tip FROM walk WHERE base IS NULL GROUP BY source), "
-        "chain AS (SELECT w.* FROM walk w JOIN tips t ON w.source = t.source AND w.tip = t.tip) "
-        "SELECT source, snapshot_id, base AS base_snapshot, "
-        "max(depth) OVER (PARTITION BY source) - depth AS position FROM chain"
-    )
-    views["latest_documents"] = (
-        "SELECT * EXCLUDE (_newest) FROM ("
-        "SELECT d.*, row_number() OVER (PARTITION BY d.source, d.doc_id "
-        "ORDER BY c.position DESC) AS _newest "
-        "FROM documents d JOIN snapshot_chain c "
-        "ON d.source = c.source AND d.snapshot_id = c.snapshot_id"
-        ") WHERE _newest = 1 AND NOT coalesce(is_deleted, false)"
-    )
+    # A source's current state (commons.chain): its snapshot chain, and along it the newest
+    # row of each doc_id, tombstones dropped.
+    views["snapshot_chain"] = SNAPSHOT_CHAIN_SQL
+    views["latest_documents"] = current_rows_select(
+        "(SELECT d.*, c.position AS _position FROM documents d JOIN snapshot_chain c "
+        "ON d.source = c.source AND d.snapshot_id = c.snapshot_id)")
     return views
 
 
+#: A function giving the views of one package over a data store (name -> SELECT).
 ViewProvider = Callable[[DataDir], dict[str, str]]
 
 
-def default_providers() -> list[ViewProvider]:
-    """The view providers of every package, in dependency order."""
-    from audit.views import audit_views
-    from crawler.views import crawl_views
-    from pipelines.views import pipeline_views
-
-    return [snapshot_views, crawl_views, audit_views, pipeline_views]
-
-
 class Catalog:
-    """Builds DuckDB connections with the catalog views over one data store."""
+    """Builds DuckDB connections with the catalog views over one data store.
 
-    def __init__(self, data: DataDir, providers: list[ViewProvider] | None = None) -> None:
+    Args:
+        data: the data store.
+        providers: the view providers, in creation order (a view may read the views of the
+            providers before it). The snapshot views (:func:`snapshot_views`) come first
+            whatever the list holds; ``commons.api.catalog`` passes every package's.
+    """
+
+    def __init__(self, data: DataDir, providers: Sequence[ViewProvider] = ()) -> None:
         self.data = data
-        self.providers = providers if providers is not None else default_providers()
+        self.providers = [snapshot_views, *(p for p in providers if p is not snapshot_views)]
 
     def views(self) -> dict[str, str]:
         """View name -> SELECT, in creation order."""

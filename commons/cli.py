@@ -6,32 +6,22 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 import duckdb
 
+from audit.cli import audit_command, audits_command
+from audit.report.cli import report_command
 from commons import __version__
-from commons.catalog import Catalog, sql_literal
+from commons.api import catalog as open_catalog
 from commons.exceptions import CommonsError, QueryError
-from commons.store import DataDir, SnapshotStore, check_source_name
+from commons.options import data_option
+from commons.sql import sql_literal
+from commons.store import DataDir, SnapshotStore
 from commons.tables import format_table
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def data_option(func: F) -> F:
-    """``--data DIR``: the data store (default $COMMONS_DATA or ./data)."""
-    return click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=lambda: os.environ.get("COMMONS_DATA", "data"),
-        show_default="$COMMONS_DATA or ./data",
-        help="Data store folder (snapshots, signatures, audits).",
-    )(func)
+from crawler.cli import consent, crawl
+from pipelines.cli import schedule
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,99 +32,6 @@ def cli() -> None:
     Crawl wikis and forums into Parquet snapshots, audit training sets against them, and
     query everything in DuckDB.
     """
-
-
-@cli.group()
-def crawl() -> None:
-    """Snapshot a commons source into the Parquet store."""
-
-
-def crawl_options(func: F) -> F:
-    """Options every ``commons crawl KIND`` verb shares."""
-    for option in reversed([
-        click.option("--source", required=True, help="Name of the source in the store."),
-        click.option("--contact", envvar="COMMONS_CONTACT",
-                     help="E-mail or URL for the User-Agent, so site operators can reach you "
-                          "(required; or $COMMONS_CONTACT)."),
-        click.option("--delay", type=float, default=None,
-                     help="Minimum seconds between requests (default 1.0; AutoThrottle and "
-                          "robots.txt Crawl-delay can only raise it). Lower it only for a "
-                          "site you run."),
-        click.option("--snapshot-id", default=None, help="Snapshot id (default: UTC start time)."),
-        click.option("--resume", is_flag=True,
-                     help="Continue the source's newest unfinished snapshot (after a crash or "
-                          "kill) instead of starting a new one; no document is written twice."),
-        data_option,
-        click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's log."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
-    ]):
-        func = option(func)
-    return func
-
-
-def crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
-                    quiet: bool) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "COMMONS_DATA": str(data_dir),
-        "LOG_LEVEL": "INFO" if verbose else "CRITICAL",
-        "COMMONS_PROGRESS": not quiet,
-    }
-    if delay is not None:
-        if delay < 0:
-            raise click.BadParameter("must be >= 0", param_hint="--delay")
-        settings["DOWNLOAD_DELAY"] = delay
-        settings["AUTOTHROTTLE_START_DELAY"] = delay
-    return settings
-
-
-def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) -> None:
-    from crawler.base import check_base_url, check_contact
-    from crawler.runner import run_crawl
-
-    check_base_url(args["url"])
-    check_source_name(args["source"])
-    check_contact(args["contact"])
-    result = run_crawl(spider, args, settings)
-    click.echo(f"snapshot {result.source}/{result.snapshot_id}: {result.status}, "
-               f"{result.documents} documents -> {result.snapshot_dir}")
-
-
-@crawl.command("mediawiki")
-@click.argument("url")
-@crawl_options
-@click.option("--namespace", "namespaces", type=int, multiple=True, default=(0,),
-              show_default=True, help="Namespace id to crawl (repeatable).")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Stop after this many pages.")
-@click.option("--incremental", is_flag=True,
-              help="Fetch only what changed since the source's last complete snapshot "
-                   "(recent changes: edits, new pages, deletions, moves); falls back to a "
-                   "full crawl when the wiki's recent-changes window no longer reaches it.")
-@click.option("--frontier", default=None, metavar="REDIS_URL",
-              help="Share the crawl with every other `commons crawl` of this source given the "
-                   "same Redis URL (e.g. redis://10.0.0.5:6379/0), on this or other machines: "
-                   "one queue, one snapshot, one site's politeness for all. Needs the "
-                   "'distributed' extra and the same --data on a shared filesystem.")
-def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | None,
-                    snapshot_id: str | None, resume: bool, data_dir: Path, verbose: bool,
-                    quiet: bool, namespaces: tuple[int, ...], limit: int | None,
-                    incremental: bool, frontier: str | None) -> None:
-    """Snapshot every page of a MediaWiki site (URL of the site or of its api.php)."""
-    if resume and incremental:
-        raise click.UsageError("--resume continues an unfinished snapshot; drop --incremental")
-    args: dict[str, Any] = {"url": url, "source": source, "contact": contact,
-                            "namespaces": list(namespaces), "limit": limit,
-                            "incremental": incremental, "resume": resume}
-    if snapshot_id:
-        args["snapshot_id"] = snapshot_id
-    settings = crawl_settings(data_dir, delay, verbose, quiet)
-    if frontier:
-        from crawler.frontier import connect, refuse_unsupported
-
-        refuse_unsupported(limit, incremental, resume)
-        connect(frontier).close()
-        settings["COMMONS_FRONTIER"] = frontier
-    run_and_report("mediawiki", args, settings)
 
 
 @cli.command()
@@ -166,7 +63,7 @@ def snapshots(data_dir: Path, source: str | None) -> None:
               help="Rows shown in table format.")
 def sql(query: str, data_dir: Path, fmt: str, output: Path | None, max_rows: int) -> None:
     """Run a DuckDB query over the catalog views (documents, latest_documents, snapshots, ...)."""
-    con = Catalog(DataDir(data_dir)).connect()
+    con = open_catalog(data_dir).connect()
     if fmt == "parquet" and output is None:
         raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
     try:
@@ -205,27 +102,22 @@ def sql(query: str, data_dir: Path, fmt: str, output: Path | None, max_rows: int
 @data_option
 def catalog(db_path: Path, data_dir: Path) -> None:
     """Write a .duckdb file with the catalog views, for the duckdb CLI and notebooks."""
-    cat = Catalog(DataDir(data_dir))
+    cat = open_catalog(data_dir)
     path = cat.write(db_path)
     click.echo(f"wrote {path} with views: {', '.join(cat.views())}")
 
 
-def _register_plugins() -> None:
-    """Verbs defined next to the code they drive."""
-    from audit.cli import register as register_audit
-    from audit.report.cli import register as register_report
-    from crawler.cli import register as register_crawl
-    from pipelines.cli import register as register_pipelines
-
-    register_crawl(crawl)
-    register_audit(cli)
-    register_report(cli)
-    register_pipelines(cli)
+# Each package defines its verbs next to the code they drive; they are assembled here.
+cli.add_command(crawl)
+cli.add_command(consent)
+cli.add_command(audit_command)
+cli.add_command(audits_command)
+cli.add_command(report_command)
+cli.add_command(schedule)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and a non-zero exit."""
-    _register_plugins()
     try:
         cli.main(args=argv, prog_name="commons", standalone_mode=False)
     except CommonsError as exc:

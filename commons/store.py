@@ -14,17 +14,19 @@ crawl each worker writes its own parts (``part-<worker>-00000.parquet``, see
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from commons.chain import chain_files_select, latest_chain, walk_chain
 from commons.exceptions import (
     ConfigError,
     CorruptSnapshotError,
@@ -32,8 +34,10 @@ from commons.exceptions import (
     SnapshotNotFoundError,
 )
 from commons.fsutil import atomic_write, atomic_write_json
+from commons.locks import SourceLock
 from commons.provenance import host_facts, iso, library_versions, utcnow
 from commons.schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
+from commons.sql import duckdb_columns, sql_literal
 
 MANIFEST_NAME = "_manifest.json"
 STATUSES = ("running", "complete", "failed")
@@ -280,20 +284,16 @@ class SnapshotStore:
     def latest_chain(self, source: str) -> list[SnapshotManifest]:
         """The snapshots that make up ``source``'s current state, full snapshot first.
 
-        The chain ends at the newest complete snapshot whose ``base_snapshot`` links lead,
-        through complete snapshots, to a complete full one (no base). Read in order, the
-        newest row of each ``doc_id`` wins and a tombstone (``is_deleted``) removes the
-        document; the catalog's ``snapshot_chain`` and ``latest_documents`` do the same.
+        The rule is :mod:`commons.chain`'s (the catalog's ``snapshot_chain`` view is the same
+        rule in SQL); :meth:`current_rows` reads the chain's current documents.
 
         Raises:
             NoCompleteSnapshotError: no complete chain exists.
         """
-        complete = {m.snapshot_id: m for m in self.manifests(source) if m.status == "complete"}
-        for tip in sorted(complete, reverse=True):
-            chain = _walk_chain(complete, tip)
-            if chain:
-                return chain
-        raise NoCompleteSnapshotError(source, str(self.data.root))
+        chain = latest_chain(self._complete(source))
+        if not chain:
+            raise NoCompleteSnapshotError(source, str(self.data.root))
+        return chain
 
     def chain(self, source: str, tip: str) -> list[SnapshotManifest]:
         """Snapshot ``tip`` and its bases down to a full snapshot, oldest first.
@@ -301,14 +301,16 @@ class SnapshotStore:
         Raises:
             CorruptSnapshotError: a link leads to a snapshot that is missing or not complete.
         """
-        complete = {m.snapshot_id: m for m in self.manifests(source) if m.status == "complete"}
-        chain = _walk_chain(complete, tip)
+        chain = walk_chain(self._complete(source), tip)
         if not chain:
             raise CorruptSnapshotError(
                 f"{self.data.snapshot_dir(source, tip)}: its chain of base snapshots does not "
                 "lead to a complete full snapshot; start a full crawl (without --incremental)"
             )
         return chain
+
+    def _complete(self, source: str) -> dict[str, SnapshotManifest]:
+        return {m.snapshot_id: m for m in self.manifests(source) if m.status == "complete"}
 
     def resumable(self, source: str) -> SnapshotManifest:
         """The newest snapshot of ``source`` that did not complete (for ``--resume``)."""
@@ -331,75 +333,46 @@ class SnapshotStore:
         """The snapshot's complete part files, in order."""
         return sorted(self.data.snapshot_dir(source, snapshot_id).glob("part-*.parquet"))
 
+    def current_rows_sql(self, chain: Sequence[SnapshotManifest],
+                         columns: Sequence[str] | None = None) -> str | None:
+        """The SELECT of a chain's current rows in ``doc_id`` order (:mod:`commons.chain`),
+        or None when the chain has no part file.
 
-class SourceLock:
-    """An exclusive, non-blocking lock on a file (``flock``): one holder per source.
-
-    The lock is released when its holder exits, even after SIGKILL, so a crash never
-    leaves a source locked.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh: IO[str] | None = None
-
-    def acquire(self, shared: bool = False) -> bool:
-        """Take the lock; False when another holder has it.
-
-        With ``shared``, any number of shared holders (the workers of one distributed
-        crawl) may hold it together, but never alongside an exclusive holder.
+        ``columns`` (default: every column) may name columns of the schema that older part
+        files lack; they read as NULL.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        parts = [(m.snapshot_id, self.part_files(m.source, m.snapshot_id)) for m in chain]
+        files = [p for _, ps in parts for p in ps]
+        if not files:
+            return None
+        absent: dict[str, str] = {}
+        if columns is not None:
+            present: set[str] = set()
+            for f in files:
+                present.update(pq.read_schema(f).names)
+            types = duckdb_columns(DOCUMENT_SCHEMA)
+            absent = {c: types[c] for c in columns if c not in present}
+        return chain_files_select(parts, columns, absent)
+
+    def current_rows(self, chain: Sequence[SnapshotManifest],
+                     columns: Sequence[str] | None = None, *, batch_rows: int = 2000,
+                     memory_limit: str = "256MB",
+                     temp_directory: Path | None = None) -> Iterator[pa.RecordBatch]:
+        """The current documents of ``chain`` (newest row per ``doc_id``, tombstones
+        dropped), in ``doc_id`` order, as record batches; read out of core by DuckDB."""
+        sql = self.current_rows_sql(chain, columns)
+        if sql is None:
+            return
+        con = duckdb.connect(":memory:")
         try:
-            fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            return False
-        if not shared:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"{os.getpid()}\n")
-            fh.flush()
-        self._fh = fh
-        return True
-
-    def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-    def holder(self) -> str:
-        """The pid written by the current or last holder ('' when unknown)."""
-        try:
-            return self.path.read_text().strip()
-        except OSError:
-            return ""
-
-    def held_elsewhere(self) -> bool:
-        """Whether another holder has the lock now."""
-        if self._fh is not None:
-            return False
-        if self.acquire():
-            self.release()
-            return False
-        return True
+            con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+            if temp_directory is not None:
+                con.execute(f"SET temp_directory = {sql_literal(str(temp_directory))}")
+            yield from con.sql(sql).to_arrow_reader(batch_rows)
+        finally:
+            con.close()
 
 
 def crawl_lock(data: DataDir, source: str) -> SourceLock:
     """The lock a crawl holds while it writes a snapshot of ``source``."""
     return SourceLock(data.snapshots / f"source={source}" / ".crawl.lock")
-
-
-def _walk_chain(complete: dict[str, SnapshotManifest], tip: str) -> list[SnapshotManifest]:
-    """``tip`` and its bases down to a full snapshot, oldest first; [] when a link breaks."""
-    chain: list[SnapshotManifest] = []
-    current: str | None = tip
-    while current is not None:
-        manifest = complete.get(current)
-        if manifest is None or len(chain) > len(complete):  # missing base, or a cycle
-            return []
-        chain.append(manifest)
-        current = manifest.base_snapshot or None
-    return chain[::-1]

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from commons import __version__
 from commons.exceptions import ConfigError
 from commons.store import DataDir, SnapshotManifest, SnapshotStore, check_source_name
-from crawler.consent import lower_headers, page_signals, robots_record
+from crawler.consent.signals import lower_headers, page_signals, robots_record
 from crawler.items import SnapshotInfoItem
 
 if TYPE_CHECKING:

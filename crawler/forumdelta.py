@@ -16,8 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from commons.store import SnapshotManifest, SnapshotStore
 from crawler.items import DocumentItem
 
@@ -59,19 +57,11 @@ class BasePosts:
 
     @classmethod
     def load(cls, store: SnapshotStore, chain: list[SnapshotManifest]) -> BasePosts:
-        """Read ``chain`` (oldest first) part by part; the newest row of a doc_id wins."""
+        """The current rows of ``chain`` (:meth:`SnapshotStore.current_rows`)."""
         posts: dict[str, tuple[str | None, int]] = {}
-        columns = ["doc_id", "is_deleted", *CONTENT_COLUMNS]
-        for manifest in chain:
-            for part in store.part_files(manifest.source, manifest.snapshot_id):
-                parquet = pq.ParquetFile(part)
-                present = [c for c in columns if c in parquet.schema_arrow.names]  # older parts
-                for batch in parquet.iter_batches(batch_size=2000, columns=present):
-                    for row in batch.to_pylist():
-                        if row["is_deleted"]:
-                            posts.pop(row["doc_id"], None)
-                        else:
-                            posts[row["doc_id"]] = (row["parent_id"], content_key(row))
+        for batch in store.current_rows(chain, ["doc_id", *CONTENT_COLUMNS]):
+            for row in batch.to_pylist():
+                posts[row["doc_id"]] = (row["parent_id"], content_key(row))
         return cls(posts)
 
     def __len__(self) -> int:

@@ -19,8 +19,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from commons.locks import SourceLock
 from commons.provenance import host_facts, iso, library_versions, utcnow
-from commons.store import MANIFEST_NAME, SnapshotManifest, SourceLock
+from commons.store import MANIFEST_NAME, SnapshotManifest
 from commons.workerparts import WorkerPartWriter, settle_worker_parts
 from crawler.frontier import redact
 from crawler.frontier_coordinator import FINISH_HERE, Coordinator

@@ -10,13 +10,13 @@ from scrapy import Spider, signals
 from scrapy.exceptions import NotConfigured
 
 from commons.exceptions import CrawlError
+from commons.locks import SourceLock
 from commons.normalize import content_sha1, words
 from commons.store import (
     DataDir,
     SnapshotManifest,
     SnapshotStore,
     SnapshotWriter,
-    SourceLock,
     crawl_lock,
     new_snapshot_id,
 )

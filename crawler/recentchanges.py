@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
 from scrapy import Request
 from scrapy.http import Response
 
@@ -46,15 +45,14 @@ def mw_timestamp(moment: datetime) -> str:
 
 
 def current_titles(store: SnapshotStore, chain: list[SnapshotManifest]) -> dict[str, str]:
-    """title -> doc_id of every live document along a chain (newest row per doc_id wins)."""
-    current: dict[str, str | None] = {}
-    for manifest in chain:  # oldest first
-        for part in store.part_files(manifest.source, manifest.snapshot_id):
-            table = pq.read_table(part, columns=["doc_id", "title", "is_deleted"])
-            ids, titles, deleted = (c.to_pylist() for c in table.columns)
-            for doc_id, title, gone in zip(ids, titles, deleted, strict=True):
-                current[doc_id] = None if gone else title
-    return {title: doc_id for doc_id, title in current.items() if title is not None}
+    """title -> doc_id of every current document of a chain (:meth:`SnapshotStore.current_rows`)."""
+    out: dict[str, str] = {}
+    for batch in store.current_rows(chain, ["doc_id", "title"]):
+        for doc_id, title in zip(batch.column("doc_id").to_pylist(),
+                                 batch.column("title").to_pylist(), strict=True):
+            if title is not None:
+                out[title] = doc_id
+    return out
 
 
 class IncrementalPlan:

@@ -1,4 +1,4 @@
-"""``commons schedule run|status`` and ``commons consent``."""
+"""``commons schedule run|status``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from commons.exceptions import ConfigError
+from commons.options import data_option
 from commons.provenance import utcnow
 from commons.store import DataDir
 from commons.tables import format_table
@@ -37,91 +38,63 @@ def _clock(now: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def register(cli: click.Group) -> None:
-    """Add ``schedule`` and ``consent`` to the ``commons`` command."""
-    from commons.cli import data_option
+sources_option = click.option(
+    "--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("COMMONS_SOURCES", DEFAULT_SOURCES),
+    show_default=f"$COMMONS_SOURCES or {DEFAULT_SOURCES}",
+    help="The sources file (TOML): kind, URL, options, contact and cron schedule per source.")
+now_option = click.option(
+    "--now", default=None, help="Decide what is due as if it were this UTC time "
+                                "(ISO 8601; for catch-up runs and tests).")
 
-    sources_option = click.option(
-        "--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path),
-        default=lambda: os.environ.get("COMMONS_SOURCES", DEFAULT_SOURCES),
-        show_default=f"$COMMONS_SOURCES or {DEFAULT_SOURCES}",
-        help="The sources file (TOML): kind, URL, options, contact and cron schedule per source.")
-    now_option = click.option(
-        "--now", default=None, help="Decide what is due as if it were this UTC time "
-                                    "(ISO 8601; for catch-up runs and tests).")
+def scheduler(sources_file: Path, data_dir: Path, now: str | None) -> Scheduler:
+    from pipelines.sources import load_sources
 
-    def scheduler(sources_file: Path, data_dir: Path, now: str | None) -> Scheduler:
-        from pipelines.sources import load_sources
+    moment = _clock(now)
+    specs = load_sources(sources_file, crawl_kinds())
+    return Scheduler(DataDir(data_dir), specs, clock=(lambda: moment) if moment else utcnow,
+                     say=lambda line: click.echo(line, err=True),
+                     sources_file=sources_file.resolve())
 
-        moment = _clock(now)
-        specs = load_sources(sources_file, crawl_kinds())
-        return Scheduler(DataDir(data_dir), specs, clock=(lambda: moment) if moment else utcnow,
-                         say=lambda line: click.echo(line, err=True),
-                         sources_file=sources_file.resolve())
+@click.group()
+def schedule() -> None:
+    """Run due crawls from a sources file (for cron or a systemd timer), or show them."""
 
-    @cli.group()
-    def schedule() -> None:
-        """Run due crawls from a sources file (for cron or a systemd timer), or show them."""
+@schedule.command("run")
+@sources_option
+@data_option
+@now_option
+@click.option("--only", "only", multiple=True,
+              help="Consider only this source (repeatable).")
+def schedule_run(sources_file: Path, data_dir: Path, now: str | None,
+                 only: tuple[str, ...]) -> None:
+    """Run every crawl that is due, one at a time, then exit."""
+    from pipelines.exceptions import ScheduledRunsFailedError
 
-    @schedule.command("run")
-    @sources_option
-    @data_option
-    @now_option
-    @click.option("--only", "only", multiple=True,
-                  help="Consider only this source (repeatable).")
-    def schedule_run(sources_file: Path, data_dir: Path, now: str | None,
-                     only: tuple[str, ...]) -> None:
-        """Run every crawl that is due, one at a time, then exit."""
-        from pipelines.exceptions import ScheduledRunsFailedError
+    sched = scheduler(sources_file, data_dir, now)
+    if only:
+        unknown = set(only) - {s.name for s in sched.sources}
+        if unknown:
+            raise ConfigError(f"--only {sorted(unknown)[0]!r} is not in {sources_file}")
+        sched.sources = [s for s in sched.sources if s.name in only]
+    records = sched.run_due()
+    if not records:
+        click.echo("nothing due", err=True)
+    failed = [r for r in records if r.status != "complete" or r.error]
+    if failed:
+        raise ScheduledRunsFailedError(
+            f"{len(failed)} of {len(records)} scheduled runs failed "
+            f"({', '.join(f'{r.source}: {r.error}' for r in failed)}); see "
+            "`commons schedule status` and the crawl_runs view")
 
-        sched = scheduler(sources_file, data_dir, now)
-        if only:
-            unknown = set(only) - {s.name for s in sched.sources}
-            if unknown:
-                raise ConfigError(f"--only {sorted(unknown)[0]!r} is not in {sources_file}")
-            sched.sources = [s for s in sched.sources if s.name in only]
-        records = sched.run_due()
-        if not records:
-            click.echo("nothing due", err=True)
-        failed = [r for r in records if r.status != "complete" or r.error]
-        if failed:
-            raise ScheduledRunsFailedError(
-                f"{len(failed)} of {len(records)} scheduled runs failed "
-                f"({', '.join(f'{r.source}: {r.error}' for r in failed)}); see "
-                "`commons schedule status` and the crawl_runs view")
-
-    @schedule.command("status")
-    @sources_option
-    @data_option
-    @now_option
-    def schedule_status(sources_file: Path, data_dir: Path, now: str | None) -> None:
-        """Each source: schedule, last run, its status and snapshot, and when it is next due."""
-        sched = scheduler(sources_file, data_dir, now)
-        rows = [[s.source, s.kind, s.schedule, s.last_started or "never", s.last_status or "-",
-                 s.last_snapshot or "-", s.next_due] for s in sched.status()]
-        click.echo(format_table(["source", "kind", "schedule", "last run", "status",
-                                 "snapshot", "next due"], rows))
-
-    @cli.command("consent")
-    @click.argument("source")
-    @data_option
-    @click.option("--diff", "show_diff", is_flag=True,
-                  help="Show what changed from each snapshot to the next.")
-    def consent(source: str, data_dir: Path, show_diff: bool) -> None:
-        """Consent and licence signals of SOURCE per snapshot (robots.txt, TDMRep, noai, ...)."""
-        from pipelines.consent import describe, diff_report, ledger
-
-        rows = ledger(DataDir(data_dir), source)
-        if show_diff:
-            for line in diff_report(rows) or ["only one snapshot: nothing to compare"]:
-                click.echo(line)
-            return
-        table = [[r["snapshot_id"], r["status"], describe(r["license"]),
-                  describe(r["robots_status"]), describe(r["own_agent_allowed"]),
-                  describe(r["agents_disallowed"]), describe(r["crawl_delay"]),
-                  describe(r["tdm_reservation"]), "noai" if r["noai"] else "-",
-                  describe(r["content_usage"] or r["robots_content_usage"]),
-                  describe(r["rsl_license"]), (r["terms_sha256"] or "-")[:12]] for r in rows]
-        click.echo(format_table(["snapshot", "status", "licence", "robots", "us allowed",
-                                 "disallowed agents", "crawl-delay", "tdm", "noai",
-                                 "content-usage", "RSL", "terms sha256"], table))
+@schedule.command("status")
+@sources_option
+@data_option
+@now_option
+def schedule_status(sources_file: Path, data_dir: Path, now: str | None) -> None:
+    """Each source: schedule, last run, its status and snapshot, and when it is next due."""
+    sched = scheduler(sources_file, data_dir, now)
+    rows = [[s.source, s.kind, s.schedule, s.last_started or "never", s.last_status or "-",
+             s.last_snapshot or "-", s.next_due] for s in sched.status()]
+    click.echo(format_table(["source", "kind", "schedule", "last run", "status",
+                             "snapshot", "next due"], rows))

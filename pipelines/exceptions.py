@@ -1,4 +1,4 @@
-"""Domain errors of the scheduler and the consent ledger; each names its file and key."""
+"""Domain errors of the scheduler; each names its file and key."""
 
 from __future__ import annotations
 
@@ -25,6 +25,3 @@ class CorruptRunRecordError(CommonsError):
 class ScheduledRunsFailedError(CommonsError):
     """One or more scheduled crawls failed (each is recorded in DATA/runs/)."""
 
-
-class NoConsentRecordsError(CommonsError):
-    """A source has no snapshot, hence no consent signals to show."""

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from commons.fsutil import atomic_write_json
+from commons.locks import SourceLock
 from commons.provenance import host_facts, iso, utcnow
-from commons.store import DataDir, SourceLock
+from commons.store import DataDir
 from pipelines.exceptions import CorruptRunRecordError
 
 RUN_STATUSES = ("running", "complete", "failed", "skipped", "interrupted")

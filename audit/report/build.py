@@ -23,7 +23,6 @@ from audit.report.page import render
 from commons.catalog import Catalog
 from commons.fsutil import fsync_dir
 from commons.provenance import utcnow
-from commons.store import DataDir
 
 #: Report files, in the order they are moved into place (index.html last).
 FILES: dict[str, tuple[str, str]] = {
@@ -47,25 +46,27 @@ class ReportResult:
     attributed: int
 
 
-def write_report(data: DataDir, run: str, out_dir: Path, *, top: int = 25,
+def write_report(catalog: Catalog, run: str, out_dir: Path, *, top: int = 25,
                  creator: str = "commons-provenance",
                  record_license: str = CROISSANT_RECORD_LICENSE,
                  now: datetime | None = None) -> ReportResult:
     """Write the report of audit ``run`` into ``out_dir`` (created if needed).
+
+    ``catalog`` needs the snapshot and audit views (:func:`audit.views.audit_views`).
 
     Raises:
         RunNotFoundError, RunNotCompleteError: the run cannot be reported.
         DisclosureInvalidError: the disclosure record failed its schema (nothing written).
     """
     generated = now or utcnow()
-    loaded = load_run(data, run, top=top)
+    loaded = load_run(catalog, run, top=top)
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     stage = out_dir / f".report-{run}.tmp-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
     try:
-        con = Catalog(data).connect()
+        con = catalog.connect()
         try:
             items = attribution_rows(con, run)
         finally:

@@ -2,7 +2,7 @@
 
 A manifest's ``robots`` holds the robots.txt verdict per AI agent (``allowed``) and its
 ``Content-Usage`` lines; ``consent`` holds the entry page's signals (``noai``,
-``tdm-reservation``, ``Content-Usage`` header) and the TDMRep file (see crawler/consent.py).
+``tdm-reservation``, ``Content-Usage`` header) and the TDMRep file (see crawler/consent/signals.py).
 A snapshot with no robots record (e.g. one written by a tool that recorded nothing) is
 ``unknown``, never counted as allowing.
 """
@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.consent import AI_AGENTS
+from crawler.consent.signals import AI_AGENTS
 
 
 def _obj(value: Any) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from audit.report.consent import ConsentState
 from audit.report.exceptions import RunNotCompleteError, RunNotFoundError
 from audit.views import RUN_COLUMNS
 from commons.catalog import Catalog
-from commons.store import DataDir
 
 #: Bins of the similarity histograms over [0, 1].
 BINS = 20
@@ -212,9 +211,10 @@ def _history(con: duckdb.DuckDBPyConnection, meta: dict[str, Any], sources: list
     return out
 
 
-def load_run(data: DataDir, run: str, top: int = 25) -> RunData:
-    """Everything the report needs about ``run``, from the catalog over ``data``."""
-    con = Catalog(data).connect()
+def load_run(catalog: Catalog, run: str, top: int = 25) -> RunData:
+    """Everything the report needs about ``run``, from ``catalog`` (snapshot and audit views)."""
+    data = catalog.data
+    con = catalog.connect()
     try:
         meta = run_meta(con, run, data.root)
         summary = rows(con, "SELECT * FROM audit_summary WHERE run = ? ORDER BY source", [run])

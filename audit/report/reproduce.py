@@ -13,18 +13,12 @@ from typing import Any
 
 import click
 
+from audit import cli as audit_cli
+
 #: Option destinations whose AuditConfig field has another name.
 _FIELD = {"minhash_seed": "seed"}
 #: Options that do not change the results.
 _SKIP = {"force", "keep_work", "quiet", "data_dir", "engine", "ray_address"}
-
-
-def _audit_command() -> click.Command:
-    from commons.cli import _register_plugins, cli
-
-    if "audit" not in cli.commands:
-        _register_plugins()
-    return cli.commands["audit"]
 
 
 def audit_command(config: dict[str, Any], data_dir: str) -> tuple[str, list[str]]:
@@ -33,7 +27,7 @@ def audit_command(config: dict[str, Any], data_dir: str) -> tuple[str, list[str]
 
     args = ["commons", "audit", *[str(i) for i in config.get("inputs") or []]]
     covered = {"inputs"}
-    for param in _audit_command().params:
+    for param in audit_cli.audit_command.params:
         if not isinstance(param, click.Option) or param.name in _SKIP or param.name is None:
             continue
         key = _FIELD.get(param.name, param.name)

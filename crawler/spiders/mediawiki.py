@@ -17,7 +17,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from commons.exceptions import ConfigError, NoCompleteSnapshotError
 from commons.licenses import license_record
 from crawler.base import CommonsSpider
-from crawler.consent import terms_record
+from crawler.consent.signals import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
 from crawler.mwchains import SharedChains
 from crawler.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl

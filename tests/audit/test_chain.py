@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from audit.planted import SourceDoc
 from audit.run import run_audit
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotWriter
 from tests.audit.conftest import config_for
 from tests.audit.fixtures import World, _row, make_pages, prose_pools
@@ -54,7 +54,7 @@ def test_incremental_chain_is_audited_as_its_current_state(tmp_path: Path) -> No
     assert found["unchanged"]["snapshot_id"] == "20240101T000000Z"
     assert found["new-text"]["snapshot_id"] == "20240201T000000Z"
     assert found["added"]["snapshot_id"] == "20240201T000000Z"
-    con = Catalog(data).connect()
+    con = catalog(data).connect()
     joined = con.execute("SELECT count(*), count(d.text) FROM audit_matches m JOIN documents d "
                          "USING (source, snapshot_id, doc_id) WHERE m.run = 'chain'").fetchall()
     assert joined == [(3, 3)]

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from tests.audit.fixtures import World
 from tests.conftest import ROOT, run_cli
 
@@ -37,7 +37,7 @@ def _one_line_error(stderr: str) -> str:
 def test_audit_prints_the_summary_and_the_views_hold_it(world: World) -> None:
     res = run_cli(*_audit(world, "cli-run", "--text-column", "text", "--id-column", "id"))
     assert res.returncode == 0, res.stderr
-    con = Catalog(world.data).connect()
+    con = catalog(world.data).connect()
     rows = con.execute("SELECT source, train_docs, train_docs_matched, train_doc_share "
                        "FROM audit_summary WHERE run = 'cli-run' ORDER BY source").fetchall()
     assert [r[0] for r in rows] == ["forum", "wiki"]
@@ -105,7 +105,7 @@ def test_bad_input_is_one_clear_line(world: World, tmp_path: Path, case: str) ->
     res = run_cli(*args, *extra)
     assert res.returncode != 0
     assert expect in _one_line_error(res.stderr)
-    con = Catalog(world.data).connect()
+    con = catalog(world.data).connect()
     statuses = con.execute(f"SELECT status FROM audit_runs WHERE run = 'bad-{case}'").fetchall()
     assert statuses in ([], [("failed",)])
     assert con.execute(f"SELECT count(*) FROM audit_summary WHERE run = 'bad-{case}'"
@@ -141,7 +141,7 @@ def test_a_killed_audit_never_shows_complete(world: World, tmp_path: Path) -> No
         assert meta["status"] == "running"
         listed = run_cli("audits", "--data", str(world.data.root)).stdout
         assert any(ln.startswith(run) and "interrupted" in ln for ln in listed.splitlines())
-        con = Catalog(world.data).connect()
+        con = catalog(world.data).connect()
         assert con.execute("SELECT status FROM audit_runs WHERE run = ?", [run]).fetchall() \
             == [("running",)]
         for view in ("audit_summary", "audit_matches"):

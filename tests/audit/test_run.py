@@ -11,7 +11,7 @@ from audit.exceptions import RunExistsError
 from audit.outputs import MATCH_COLUMNS
 from audit.run import AuditResult, run_audit
 from audit.sign import DatasketchSigner
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.exceptions import NoCompleteSnapshotError
 from tests.audit.conftest import config_for
 from tests.audit.fixtures import World, write_snapshot
@@ -78,7 +78,7 @@ def test_outputs_run_json_and_views(world: World, audited: AuditResult) -> None:
     assert {"read", "sign", "index:wiki", "match:wiki", "report"} <= set(meta["timings"])
     assert meta["calibration"]["wiki"]["sampled"] > 0
     assert pq.read_schema(audited.run_dir / "matches.parquet").names == list(MATCH_COLUMNS)
-    con = Catalog(world.data).connect()
+    con = catalog(world.data).connect()
     joined = con.execute(
         "SELECT count(*), count(d.doc_id) FROM audit_matches m LEFT JOIN documents d "
         "USING (source, snapshot_id, doc_id) WHERE m.run = 'base' AND m.kind <> 'thread'"

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit.planted import SourceDoc, distinct_docs, plant, unrelated_pool
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir
 from tests.conftest import Wiki, crawl_args, run_cli
 from tests.harness.corpus import prose_paragraphs
@@ -18,7 +18,7 @@ def test_audit_of_a_crawled_wiki_recovers_the_planted_truth(wiki: Wiki, tmp_path
     data = tmp_path / "data"
     crawl = run_cli(*crawl_args(wiki.url, data, "realwiki"))
     assert crawl.returncode == 0, crawl.stderr
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     rows = con.execute("SELECT doc_id, text FROM latest_documents WHERE NOT is_redirect "
                        "AND trim(coalesce(text, '')) <> '' ORDER BY doc_id").fetchall()
     docs = [SourceDoc(str(d), t) for d, t in rows]
@@ -31,7 +31,7 @@ def test_audit_of_a_crawled_wiki_recovers_the_planted_truth(wiki: Wiki, tmp_path
                   "--data", str(data), "--signer", "reference", "--quiet")
     assert res.returncode == 0, res.stderr
     truth = planted.truth(docs)
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     row = con.execute(
         "SELECT train_docs, train_docs_matched, train_doc_share_low, train_doc_share_high, "
         "source_docs, source_docs_matched, source_word_share_low, source_word_share_high "

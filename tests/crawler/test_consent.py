@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
-from pipelines.consent import ledger as consent_ledger
-from pipelines.exceptions import NoConsentRecordsError
+from crawler.consent.ledger import ledger as consent_ledger
+from crawler.exceptions import NoConsentRecordsError
 from tests.conftest import Wiki, crawl_args, run_cli
 from tests.harness.faultproxy import FaultProxy
 
@@ -36,7 +36,7 @@ TDMREP = [{"location": "/", "tdm-reservation": 1, "tdm-policy": "https://example
 
 
 def ledger(data: Path) -> list[dict]:
-    cur = Catalog(DataDir(data)).connect().execute(
+    cur = catalog(DataDir(data)).connect().execute(
         "SELECT * FROM consent WHERE source = 'consentwiki' ORDER BY snapshot_id")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -115,4 +115,4 @@ def test_ledger_records_each_signal_and_diffs_them(scratch_wiki: Wiki, tmp_path:
 
 def test_consent_of_a_source_without_snapshots(tmp_path: Path) -> None:
     with pytest.raises(NoConsentRecordsError, match="'nosuchsource' has no snapshot"):
-        consent_ledger(DataDir(tmp_path), "nosuchsource")
+        consent_ledger(catalog(tmp_path), "nosuchsource")

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
 from tests.conftest import CONTACT, ROOT, run_cli
 from tests.harness.discourse_fixture import (
@@ -61,7 +61,7 @@ def crawl(site: DiscourseFixture,
 
 
 def _rows(data: Path, view: str = "latest_documents") -> list[dict[str, Any]]:
-    cur = Catalog(DataDir(data)).connect().execute(f"SELECT * FROM {view}")
+    cur = catalog(DataDir(data)).connect().execute(f"SELECT * FROM {view}")
     columns = [d[0] for d in cur.description]
     return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
 
@@ -215,7 +215,7 @@ CONTENT = ("doc_id, kind, url, title, text, n_words, license, authors, anon_auth
 
 
 def _current(data: Path, source: str) -> dict[str, tuple[Any, ...]]:
-    rows = Catalog(DataDir(data)).connect().execute(
+    rows = catalog(DataDir(data)).connect().execute(
         f"SELECT {CONTENT} FROM latest_documents WHERE source = ?", [source]).fetchall()
     return {r[0]: r for r in rows}
 
@@ -265,7 +265,7 @@ def test_full_crawl_equals_base_plus_increments(tmp_path: Path) -> None:
                        if r.path.startswith("/latest.json"))
             assert increment.stats["forum/tombstones"] == len(
                 [p for p in topics[3].posts if p.visible]) + 1
-            written = Catalog(DataDir(data)).connect().execute(
+            written = catalog(DataDir(data)).connect().execute(
                 f"SELECT {CONTENT} FROM documents WHERE snapshot_id = ? AND NOT is_deleted",
                 [increment.snapshot_id]).fetchall()
             # Only new or changed posts: 2 replies, 2 edits, 1 new topic, and any reply_to

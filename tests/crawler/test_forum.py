@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
 from crawler.forumspec import preset_names
 from tests.conftest import CONTACT, run_cli
@@ -54,7 +54,7 @@ def crawl(forum: SpiritServer,
 
 
 def _posts(data: Path) -> dict[str, dict[str, Any]]:
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     cur = con.execute("SELECT * FROM latest_documents")
     columns = [d[0] for d in cur.description]
     rows = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
@@ -99,7 +99,7 @@ def test_threads_view_concatenates_posts_in_order(
     forum: SpiritServer, crawl: tuple[Path, str, list[RecordedRequest]]
 ) -> None:
     data, _, _ = crawl
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     rows = con.execute("SELECT doc_id, kind, title, text, authors, source, created_at, "
                        "modified_at FROM threads").fetchall()
     truth = {str(t["id"]): t for t in forum.truth["threads"]}
@@ -156,7 +156,7 @@ def test_selectors_that_match_nothing_fail_after_the_first_page(
     assert len(threads) <= 2, "crawled on after the first thread page"
     (manifest,) = SnapshotStore(DataDir(tmp_path / "d")).manifests("broken")
     assert manifest.status == "failed"
-    con = Catalog(DataDir(tmp_path / "d")).connect()
+    con = catalog(DataDir(tmp_path / "d")).connect()
     assert con.execute("SELECT count(*) FROM latest_documents").fetchone() == (0,)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
 from crawler.pagevalidators import PAGES_NAME
 from tests.conftest import CONTACT, ROOT, run_cli
@@ -58,7 +58,7 @@ def current(data: Path, origin: bool = True) -> dict[str, tuple[Any, ...]]:
     """doc_id -> content of the current posts (URLs without host and port if not origin)."""
     columns = CONTENT if origin else CONTENT.replace(
         "url,", "regexp_replace(url, '^http://[^/]+', '') AS url,")
-    rows = Catalog(DataDir(data)).connect().execute(
+    rows = catalog(DataDir(data)).connect().execute(
         f"SELECT {columns} FROM latest_documents").fetchall()
     return {r[0]: r for r in rows}
 
@@ -111,7 +111,7 @@ def test_full_crawl_equals_base_plus_increment(forum: SpiritServer, tmp_path: Pa
                 or r.header("If-Modified-Since")], "spirit sent no validators to use"
     assert current(data) == current(tmp_path / "full")
 
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     written = con.execute(f"SELECT {CONTENT}, is_deleted FROM documents WHERE snapshot_id = ?",
                           [increment.snapshot_id]).fetchall()
     tombstones = {r[0] for r in written if r[-1]}
@@ -181,7 +181,7 @@ def kill_resume_trial(proxy: FaultProxy, data: Path, seed: int, extra: tuple[str
         assert proc.returncode == 0, stderr.decode()
         break
     (manifest,) = [m for m in store.manifests("board") if m.snapshot_id not in known]
-    trial.rows, trial.distinct = Catalog(DataDir(data)).connect().execute(
+    trial.rows, trial.distinct = catalog(DataDir(data)).connect().execute(
         "SELECT count(*), count(DISTINCT doc_id) FROM documents WHERE snapshot_id = ?",
         [manifest.snapshot_id]).fetchone() or (0, 0)
     return trial, manifest

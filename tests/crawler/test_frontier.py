@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore, SnapshotWriter
 from commons.workerparts import WorkerPartWriter, settle_worker_parts
 from tests.conftest import CONTACT, ROOT, Wiki, crawl_args, run_cli
@@ -90,7 +90,7 @@ def check_snapshot(wiki: Wiki, data: Path, source: str) -> SnapshotManifest:
     store = SnapshotStore(DataDir(data))
     (manifest,) = store.manifests(source)
     assert manifest.status == "complete", manifest.error
-    rows = Catalog(DataDir(data)).connect().execute(
+    rows = catalog(DataDir(data)).connect().execute(
         "SELECT doc_id, title, revision_id FROM documents WHERE source = ?", [source]).fetchall()
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)), "a page was written twice"

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import (
     DataDir,
     SnapshotManifest,
@@ -44,7 +44,7 @@ def crawl(url: str, data: Path, *extra: str) -> SnapshotManifest:
 
 
 def current(data: Path) -> dict[str, tuple]:
-    rows = Catalog(DataDir(data)).connect().execute(
+    rows = catalog(DataDir(data)).connect().execute(
         f"SELECT {CONTENT} FROM latest_documents WHERE source = 'incwiki'").fetchall()
     return {r[0]: r for r in rows}
 
@@ -98,7 +98,7 @@ def test_full_crawl_equals_base_plus_increments(site: tuple[MediaWikiServer, lis
             *titles[0:2], "Fresh page one", "Fresh page two", *titles[3:9],
             titles[6] + " renamed", titles[7] + " renamed"}
         assert api_bytes(inc1_requests) < api_bytes(base_requests) / 3
-        inc1_rows = Catalog(DataDir(data)).connect().execute(
+        inc1_rows = catalog(DataDir(data)).connect().execute(
             "SELECT doc_id, is_deleted FROM documents WHERE snapshot_id = ?",
             [inc1.snapshot_id]).fetchall()
         tombstones = {d for d, deleted in inc1_rows if deleted}
@@ -177,7 +177,7 @@ def test_snapshot_chain_follows_base_links(tmp_path: Path) -> None:
     store = SnapshotStore(data)
     assert [m.snapshot_id for m in store.latest_chain("s")] == ["20260101T000000Z",
                                                                 "20260102T000000Z"]
-    con = Catalog(data).connect()
+    con = catalog(data).connect()
     assert con.execute("SELECT snapshot_id, position FROM snapshot_chain ORDER BY position"
                        ).fetchall() == [("20260101T000000Z", 0), ("20260102T000000Z", 1)]
     assert con.execute("SELECT doc_id, text FROM latest_documents ORDER BY doc_id").fetchall() \

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.normalize import normalize
 from commons.store import DataDir, SnapshotStore
 from tests.conftest import CONTACT, ROOT, Wiki, crawl_args, run_cli
@@ -48,7 +48,7 @@ def test_every_page_arrives_once_with_text_revision_licence_and_contributors(
     wiki: Wiki, full_crawl: tuple[Path, list]
 ) -> None:
     data, _ = full_crawl
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     rows = con.execute(
         "SELECT doc_id, title, text, revision_id, license, authors, is_redirect, redirect_to, "
         "kind, url, n_words, content_sha1 FROM latest_documents"
@@ -142,7 +142,7 @@ def test_persistent_5xx_fails_with_one_line_and_no_complete_snapshot(
     assert "Traceback" not in result.stderr
     (m,) = SnapshotStore(DataDir(tmp_path)).manifests("broken")
     assert m.status == "failed" and "HTTP 500" in (m.error or "")
-    con = Catalog(DataDir(tmp_path)).connect()
+    con = catalog(DataDir(tmp_path)).connect()
     assert con.execute("SELECT count(*) FROM latest_documents").fetchone() == (0,)
 
 
@@ -229,7 +229,7 @@ def test_sigkill_leaves_readable_parts_and_no_complete_snapshot(
         assert pq.read_table(part).num_rows == 10
     manifest = json.loads(next(snap_root.glob("snapshot=*/_manifest.json")).read_text())
     assert manifest["status"] == "running"
-    con = Catalog(DataDir(tmp_path)).connect()
+    con = catalog(DataDir(tmp_path)).connect()
     assert con.execute("SELECT count(*) FROM latest_documents").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 10 * len(parts)
     assert con.execute("SELECT status FROM snapshots").fetchall() == [("running",)]

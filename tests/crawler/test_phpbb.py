@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
 from crawler.pagevalidators import PAGES_NAME
 from pipelines.scheduler import Scheduler
@@ -40,7 +40,7 @@ def test_every_post_once_without_signatures_or_quotes(
     board: tuple[PhpbbFixture, Path]
 ) -> None:
     fixture, data = board
-    cur = Catalog(DataDir(data)).connect().execute(
+    cur = catalog(DataDir(data)).connect().execute(
         "SELECT doc_id, parent_id, position, text, authors, reply_to, revision_id, modified_at, "
         "url, title FROM latest_documents")
     rows = {r[0]: r for r in cur.fetchall()}
@@ -85,7 +85,7 @@ def test_sessions_stripped_pages_followed_once(board: tuple[PhpbbFixture, Path])
     terms = m.consent["terms"]
     assert terms["status"] == 200 and terms["url"].endswith("/ucp.php?mode=terms")
     assert len(terms["sha256"]) == 64
-    docs = Catalog(DataDir(data)).connect().execute(
+    docs = catalog(DataDir(data)).connect().execute(
         "SELECT count(*) FROM documents WHERE url LIKE '%sid=%'").fetchone()
     assert docs == (0,)
 
@@ -104,7 +104,7 @@ def _crawl(fixture: PhpbbFixture, data: Path, *extra: str) -> SnapshotManifest:
 
 
 def _current(data: Path) -> dict[str, tuple[Any, ...]]:
-    rows = Catalog(DataDir(data)).connect().execute(
+    rows = catalog(DataDir(data)).connect().execute(
         f"SELECT {CONTENT} FROM latest_documents").fetchall()
     return {r[0]: r for r in rows}
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
 from tests.conftest import ROOT, Wiki, crawl_args, run_cli
 from tests.harness.faultproxy import FaultProxy
@@ -93,7 +93,7 @@ def kill_resume_trial(proxy: FaultProxy, data: Path, source: str, seed: int,
     (manifest,) = [m for m in store.manifests(source) if m.status == "complete"
                    and (m.base_snapshot is not None) == (trial.mode == "incremental")]
     trial.status = manifest.status
-    con = Catalog(DataDir(data)).connect()
+    con = catalog(DataDir(data)).connect()
     trial.rows, trial.distinct = con.execute(
         "SELECT count(*), count(DISTINCT doc_id) FROM documents WHERE snapshot_id = ?",
         [manifest.snapshot_id]).fetchone() or (0, 0)
@@ -101,7 +101,7 @@ def kill_resume_trial(proxy: FaultProxy, data: Path, source: str, seed: int,
 
 
 def rows_of(data: Path, where: str = "true") -> list[tuple]:
-    return Catalog(DataDir(data)).connect().execute(
+    return catalog(DataDir(data)).connect().execute(
         f"SELECT {CONTENT} FROM latest_documents WHERE {where} ORDER BY doc_id").fetchall()
 
 

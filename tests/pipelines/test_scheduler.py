@@ -17,7 +17,7 @@ import pytest
 
 from audit.config import AuditConfig
 from audit.run import run_audit
-from commons.catalog import Catalog
+from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
 from pipelines.exceptions import SourcesFileError
 from pipelines.runs import RunLog, RunRecord, schedule_lock
@@ -79,7 +79,7 @@ def test_runs_what_is_due_one_at_a_time_and_records_it(wiki: Wiki, tmp_path: Pat
     assert sched.run_due() == []  # same time: nothing is due any more
 
     # An audit of the nightly source, to be re-run after its next snapshot.
-    texts = [r[0] for r in Catalog(data).connect().execute(
+    texts = [r[0] for r in catalog(data).connect().execute(
         "SELECT text FROM latest_documents WHERE source = 'nightly' AND text <> '' "
         "ORDER BY doc_id LIMIT 5").fetchall()]
     training = tmp_path / "train.parquet"
@@ -134,7 +134,7 @@ def test_runs_what_is_due_one_at_a_time_and_records_it(wiki: Wiki, tmp_path: Pat
     statuses = {r.run_id: r.status for r in log.records("nightly")}
     assert statuses["19990101T000000000000Z"] == "interrupted"
 
-    con = Catalog(data).connect()
+    con = catalog(data).connect()
     assert con.execute("SELECT source, status, mode FROM crawl_runs ORDER BY started_at"
                        ).fetchall() == [
         ("nightly", "complete", "full"), ("halfhourly", "complete", "full"),

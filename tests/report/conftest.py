@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from commons.catalog import Catalog
+from commons import api
 from tests.conftest import ROOT, run_cli
 from tests.report.world import ReportWorld, build_report_world
 
@@ -41,7 +41,7 @@ def report_dir(report_world: ReportWorld) -> Path:
 
 @pytest.fixture(scope="session")
 def catalog(report_world: ReportWorld) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = Catalog(report_world.data).connect()
+    con = api.catalog(report_world.data).connect()
     yield con
     con.close()
 

@@ -11,6 +11,7 @@ from audit.config import AuditConfig
 from audit.report import build
 from audit.report.exceptions import DisclosureInvalidError
 from audit.run import run_audit
+from commons.api import catalog
 from commons.exceptions import NoCompleteSnapshotError
 from tests.conftest import run_cli
 from tests.report.conftest import RUN
@@ -54,13 +55,13 @@ def test_a_failing_report_leaves_the_previous_one_alone(report_world: ReportWorl
 
     monkeypatch.setattr(build, "validate", refuse)
     with pytest.raises(DisclosureInvalidError):
-        build.write_report(report_world.data, RUN, out)
+        build.write_report(catalog(report_world.data), RUN, out)
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
     assert (out / "index.html").read_text() == "previous report"
 
 
 def test_report_is_written_in_process_too(report_world: ReportWorld, tmp_path: Path) -> None:
-    result = build.write_report(report_world.data, "before", tmp_path / "r", top=3)
+    result = build.write_report(catalog(report_world.data), "before", tmp_path / "r", top=3)
     assert result.index == (tmp_path / "r" / "index.html").resolve()
     assert sorted(p.name for p in result.out_dir.iterdir()) == sorted(
         ["index.html", "summary.md", "ATTRIBUTION.md", "attribution.parquet", "disclosure.json"])

@@ -8,7 +8,7 @@
 * One planted training set audited twice (``before`` on wiki snapshot 1, ``after`` on
   snapshot 2), so the report has overlap over time.
 
-Consent records are made by the crawler's own parser (``crawler.consent``) from real
+Consent records are made by the crawler's own parser (``crawler.consent.signals``) from real
 robots.txt texts and page headers, exactly as a crawl records them.
 """
 
@@ -25,7 +25,7 @@ from audit.planted import SourceDoc, plant
 from audit.run import run_audit
 from commons.normalize import content_sha1, words
 from commons.store import DataDir, SnapshotManifest, SnapshotWriter
-from crawler.consent import page_signals, robots_record
+from crawler.consent.signals import page_signals, robots_record
 from tests.audit.fixtures import make_pages, make_threads, prose_pools, write_training
 
 OWN_AGENT = "commons-provenance"

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from commons.catalog import Catalog
-from commons.store import DataDir
-from pipelines.exceptions import NoConsentRecordsError
+from crawler.exceptions import NoConsentRecordsError
 
 #: Columns compared by ``--diff``, with their labels.
 DIFF_FIELDS: dict[str, str] = {
@@ -48,19 +47,20 @@ class Change:
     after: Any
 
 
-def ledger(data: DataDir, source: str) -> list[dict[str, Any]]:
-    """The ``consent`` rows of ``source``, oldest snapshot first.
+def ledger(catalog: Catalog, source: str) -> list[dict[str, Any]]:
+    """The ``consent`` rows of ``source``, oldest snapshot first (``catalog`` needs the
+    ``consent`` view of :func:`crawler.views.crawl_views`).
 
     Raises:
         NoConsentRecordsError: the source has no snapshot.
     """
-    con = Catalog(data).connect()
+    con = catalog.connect()
     cur = con.execute("SELECT * FROM consent WHERE source = ? ORDER BY snapshot_id", [source])
     columns = [d[0] for d in cur.description or []]
     rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
     if not rows:
         raise NoConsentRecordsError(
-            f"source {source!r} has no snapshot in {data.root}, so no consent signals; "
+            f"source {source!r} has no snapshot in {catalog.data.root}, so no consent signals; "
             "list sources with `commons snapshots`")
     return rows
 

@@ -1,0 +1,108 @@
+"""The public Python API: audit a training set, crawl a source, query the catalog, report.
+
+Everything a script needs is importable from here::
+
+    from commons.api import AuditConfig, audit, catalog, crawl, report
+
+The ``commons`` command is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from commons.catalog import Catalog, ViewProvider
+from commons.store import DataDir, SnapshotStore
+
+if TYPE_CHECKING:
+    from audit.report.build import ReportResult
+    from audit.run import AuditResult
+    from crawler.runner import CrawlResult
+
+__all__ = [
+    "Catalog",
+    "DataDir",
+    "SnapshotStore",
+    "audit",
+    "catalog",
+    "crawl",
+    "report",
+    "view_providers",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+def _data(data: PathLike | DataDir | None) -> DataDir:
+    if isinstance(data, DataDir):
+        return data
+    return DataDir(data if data is not None else os.environ.get("COMMONS_DATA", "data"))
+
+
+def view_providers() -> list[ViewProvider]:
+    """Every package's catalog views, in the order they are created."""
+    from audit.views import audit_views
+    from crawler.views import crawl_views
+    from pipelines.views import pipeline_views
+
+    return [crawl_views, audit_views, pipeline_views]
+
+
+def catalog(data: PathLike | DataDir | None = None) -> Catalog:
+    """The catalog of a data store with every view (``commons sql`` sees the same)."""
+    return Catalog(_data(data), view_providers())
+
+
+def crawl(kind: str, url: str, *, source: str, contact: str,
+          data: PathLike | DataDir | None = None, delay: float | None = None,
+          progress: bool = False, **options: Any) -> CrawlResult:
+    """Snapshot a source with spider ``kind`` (``mediawiki``, ``discourse``, ``forum``).
+
+    ``options`` are the spider's arguments (``namespaces=[0]``, ``incremental=True``,
+    ``preset="phpbb"``, ...), as ``commons crawl KIND`` passes them.
+
+    Raises:
+        CrawlError: the crawl failed (its snapshot is marked failed).
+        ConfigError: an argument is unusable.
+    """
+    from commons.store import check_source_name
+    from crawler.base import check_base_url, check_contact
+    from crawler.runner import run_crawl
+
+    settings: dict[str, Any] = {"COMMONS_DATA": str(_data(data).root), "LOG_LEVEL": "CRITICAL",
+                                "COMMONS_PROGRESS": progress}
+    if delay is not None:
+        settings.update(DOWNLOAD_DELAY=delay, AUTOTHROTTLE_START_DELAY=delay)
+    args = {"url": check_base_url(url), "source": check_source_name(source),
+            "contact": check_contact(contact), **options}
+    return run_crawl(kind, args, settings)
+
+
+def audit(inputs: Sequence[PathLike], *, sources: Sequence[str], run_name: str,
+          data: PathLike | DataDir | None = None, **config: Any) -> AuditResult:
+    """Audit the training files ``inputs`` against the latest snapshots of ``sources``.
+
+    ``config`` holds the other :class:`audit.config.AuditConfig` fields (``threshold``,
+    ``sample``, ...). The run lands in ``DATA/audits/<run_name>/`` and the catalog's
+    ``audit_*`` views.
+
+    Raises:
+        CommonsError: bad input or configuration (the run is marked failed if it began).
+    """
+    from audit.config import AuditConfig
+    from audit.run import run_audit
+
+    cfg = AuditConfig(run_name=run_name, inputs=tuple(str(i) for i in inputs),
+                      sources=tuple(sources), progress=config.pop("progress", False), **config)
+    return run_audit(cfg, _data(data))
+
+
+def report(run: str, out: PathLike, *, data: PathLike | DataDir | None = None,
+           top: int = 25) -> ReportResult:
+    """Write the report of a complete audit run into folder ``out`` (``commons report``)."""
+    from audit.report.build import write_report
+
+    return write_report(catalog(data), run, Path(out), top=top)
