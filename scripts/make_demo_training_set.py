@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from audit.planted import SourceDoc, distinct_docs, plant, unrelated_pool  # noqa: E402
-from commons.catalog import Catalog  # noqa: E402
+from commons.api import catalog  # noqa: E402
 from commons.store import DataDir  # noqa: E402
 from tests.harness.corpus import ensure_prose_packages, prose_paragraphs  # noqa: E402
 
@@ -31,7 +31,7 @@ COUNTS = {"copy": 10, "edit": 8, "truncation": 8, "embedded": 8, "unrelated": 18
 
 def source_docs(data: DataDir, source: str) -> list[SourceDoc]:
     """The source's audited units: current, non-redirect documents with text."""
-    con = Catalog(data).connect()
+    con = catalog(data).connect()
     rows = con.execute(
         "SELECT doc_id, text FROM latest_documents WHERE source = ? "
         "AND NOT coalesce(is_redirect, false) AND trim(coalesce(text, '')) <> '' "
@@ -51,7 +51,7 @@ def main() -> int:
     args = parser.parse_args()
     docs = source_docs(DataDir(args.data), args.snapshot_source)
     ensure_prose_packages()
-    others = Catalog(DataDir(args.data)).connect().execute(
+    others = catalog(DataDir(args.data)).connect().execute(
         "SELECT text FROM latest_documents WHERE text IS NOT NULL").fetchall()
     pool = unrelated_pool(prose_paragraphs(), [t for (t,) in others])  # in no source
     planted = plant(distinct_docs(docs), pool, COUNTS, args.seed, long_page_words=10**9)
