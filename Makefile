@@ -32,7 +32,8 @@ test: setup system-deps
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy commons crawler audit pipelines bench
+	$(VENV)/bin/mypy commons crawler audit pipelines bench scripts
+	$(PY) scripts/check_layout.py
 
 demo: setup system-deps
 	$(PY) scripts/demo.py --workdir $(DATA)
