@@ -106,7 +106,7 @@ def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | N
         args["snapshot_id"] = snapshot_id
     settings = crawl_settings(data_dir, delay, verbose, quiet)
     if frontier:
-        from crawler.frontier import connect, refuse_unsupported
+        from crawler.frontier.client import connect, refuse_unsupported
 
         refuse_unsupported(limit, incremental, resume)
         connect(frontier).close()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.frontier import refuse_unsupported
+from crawler.frontier.client import refuse_unsupported
 from crawler.items import DocumentItem
 from crawler.recentchanges import PAGE_PROPS
 

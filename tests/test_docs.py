@@ -36,7 +36,7 @@ DOCTEST_MODULES = [
     "crawler.recentchanges",
     "crawler.forumdelta",
     "crawler.spiders.mediawiki",
-    "crawler.frontier",
+    "crawler.frontier.client",
     "crawler.consent.ledger",
 ]
 

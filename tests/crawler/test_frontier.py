@@ -229,8 +229,8 @@ def test_frontier_errors_are_one_line(wiki: Wiki, tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and "commons-provenance[distributed]" in line
     assert not (tmp_path / "snapshots").exists()
-    local = ("import sys, commons.cli, crawler.settings, crawler.frontier, crawler.pipelines, "
-             "crawler.middlewares, crawler.spiders.mediawiki; "
+    local = ("import sys, commons.cli, crawler.settings, crawler.frontier.addon, "
+             "crawler.pipelines, crawler.middlewares, crawler.spiders.mediawiki; "
              "print('scrapy_redis' in sys.modules, 'redis' in sys.modules)")
     imported = subprocess.run([sys.executable, "-c", local], capture_output=True, text=True,
                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)

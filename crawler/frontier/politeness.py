@@ -17,7 +17,7 @@ from scrapy import Request, Spider, signals
 from scrapy.http import Response
 
 from crawler.extensions import PoliteAutoThrottle
-from crawler.frontier_coordinator import Coordinator
+from crawler.frontier.coordinator import Coordinator
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
