@@ -22,7 +22,7 @@ from crawler.forumincrement import IncrementalForumCrawl, truthy
 from crawler.forumsite import license_value, meta_generator, operator_license, terms_record
 from crawler.htmltext import html_to_text
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.recentchanges import high_water_mark
+from crawler.mediawiki.recentchanges import high_water_mark
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

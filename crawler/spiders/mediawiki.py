@@ -19,9 +19,9 @@ from commons.licenses import license_record
 from crawler.base import CommonsSpider
 from crawler.consent.signals import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.mwchains import SharedChains
-from crawler.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
-from crawler.wikitext import wikitext_to_text
+from crawler.mediawiki.chains import SharedChains
+from crawler.mediawiki.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
+from crawler.mediawiki.wikitext import wikitext_to_text
 
 #: Messages naming the wiki's own copyright, disclaimer and privacy pages (its terms).
 TERMS_MESSAGES = ("copyrightpage", "disclaimerpage", "privacypage")
@@ -45,11 +45,11 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
     ``formatversion=2``, ``maxlag=5`` and the whole ``continue`` object, merging the parts
     of a batch until ``batchcomplete``; pages are emitted in allpages order, so a killed
     crawl resumes after its last durable title. An incremental crawl reads recent changes
-    since the base (see :mod:`crawler.recentchanges`) and refetches those titles.
+    since the base (see :mod:`crawler.mediawiki.recentchanges`) and refetches those titles.
     Settings: ``MEDIAWIKI_BATCH`` (pages per request, at most 50),
     ``MEDIAWIKI_RC_MARGIN`` (seconds of recent changes re-read before the base's start).
     With ``COMMONS_FRONTIER`` it is one worker of a distributed crawl (see
-    :mod:`crawler.mwchains`).
+    :mod:`crawler.mediawiki.chains`).
     """
 
     name = "mediawiki"

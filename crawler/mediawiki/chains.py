@@ -20,7 +20,7 @@ from scrapy.http import Response
 
 from crawler.frontier.client import refuse_unsupported
 from crawler.items import DocumentItem
-from crawler.recentchanges import PAGE_PROPS
+from crawler.mediawiki.recentchanges import PAGE_PROPS
 
 if TYPE_CHECKING:
     from commons.store import SnapshotManifest
