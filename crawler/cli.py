@@ -9,7 +9,7 @@ import click
 
 from commons.options import F, data_option
 from commons.tables import format_table
-from crawler.forumspec import load_preset, load_selectors, preset_names
+from crawler.forum.spec import load_preset, load_selectors, preset_names
 
 _INCREMENTAL_HELP = ("Write only the posts that changed since the source's last complete snapshot, "
                      "and tombstones for those that are gone; falls back to a full crawl when "

@@ -18,9 +18,9 @@ from twisted.python.failure import Failure
 
 from commons.store import SnapshotManifest
 from crawler.base import CommonsSpider
-from crawler.forumincrement import IncrementalForumCrawl, truthy
-from crawler.forumsite import license_value, meta_generator, operator_license, terms_record
-from crawler.htmltext import html_to_text
+from crawler.forum.htmltext import html_to_text
+from crawler.forum.increment import IncrementalForumCrawl, truthy
+from crawler.forum.site import license_value, meta_generator, operator_license, terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
 from crawler.mediawiki.recentchanges import high_water_mark
 

@@ -17,8 +17,10 @@ from twisted.python.failure import Failure
 from commons.exceptions import ConfigError
 from commons.store import SnapshotManifest
 from crawler.base import CommonsSpider
-from crawler.forumincrement import IncrementalForumCrawl, truthy
-from crawler.forumsite import (
+from crawler.forum.htmltext import node_text
+from crawler.forum.increment import IncrementalForumCrawl, truthy
+from crawler.forum.pagevalidators import PageValidators, ThreadPage
+from crawler.forum.site import (
     canonical_url,
     license_in_html,
     license_value,
@@ -26,10 +28,8 @@ from crawler.forumsite import (
     operator_license,
     terms_record,
 )
-from crawler.forumspec import Field, ForumSpec, load_preset, load_selectors
-from crawler.htmltext import node_text
+from crawler.forum.spec import Field, ForumSpec, load_preset, load_selectors
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.pagevalidators import PageValidators, ThreadPage
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

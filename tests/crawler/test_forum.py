@@ -17,7 +17,7 @@ import pytest
 
 from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
-from crawler.forumspec import preset_names
+from crawler.forum.spec import preset_names
 from tests.conftest import CONTACT, run_cli
 from tests.harness.faultproxy import FaultProxy, RecordedRequest
 from tests.harness.spirit import DEFAULT_ROBOTS, SpiritServer

@@ -28,7 +28,7 @@ import pytest
 
 from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
-from crawler.pagevalidators import PAGES_NAME
+from crawler.forum.pagevalidators import PAGES_NAME
 from tests.conftest import CONTACT, ROOT, run_cli
 from tests.harness.faultproxy import FaultProxy, RecordedRequest
 from tests.harness.spirit import SpiritServer

@@ -22,7 +22,7 @@ from scrapy.http import Response
 
 from commons.exceptions import NoCompleteSnapshotError
 from commons.store import SnapshotManifest, SnapshotStore
-from crawler.forumdelta import BasePosts, ForumIncrement
+from crawler.forum.delta import BasePosts, ForumIncrement
 from crawler.items import DocumentItem
 
 if TYPE_CHECKING:
