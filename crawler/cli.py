@@ -65,8 +65,8 @@ def crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
 def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) -> None:
     """Check the arguments, run the crawl and print how it ended."""
     from commons.store import check_source_name
-    from crawler.base import check_base_url, check_contact
     from crawler.runner import run_crawl
+    from crawler.spiders.base import check_base_url, check_contact
 
     check_base_url(args["url"])
     check_source_name(args["source"])

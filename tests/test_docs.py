@@ -23,7 +23,7 @@ DOCTEST_MODULES = [
     "commons.tables",
     "crawler.mediawiki.wikitext",
     "crawler.middlewares",
-    "crawler.base",
+    "crawler.spiders.base",
     "crawler.forum.htmltext",
     "crawler.forum.spec",
     "crawler.forum.site",

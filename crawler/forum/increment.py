@@ -1,6 +1,6 @@
 """Incremental and resumed forum crawls: building on the snapshot chain, tombstones at the end.
 
-Mixed into the forum spiders (before :class:`crawler.base.CommonsSpider`). ``prepare()``
+Mixed into the forum spiders (before :class:`crawler.spiders.base.CommonsSpider`). ``prepare()``
 picks the mode: a ``--resume`` continues the unfinished snapshot with the base it recorded
 (documents already durable are skipped by the pipeline); ``incremental`` builds on the
 source's snapshot chain, or falls back to a full crawl and says why in

@@ -17,12 +17,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from commons.store import SnapshotManifest
-from crawler.base import CommonsSpider
 from crawler.forum.htmltext import html_to_text
 from crawler.forum.increment import IncrementalForumCrawl, truthy
 from crawler.forum.site import license_value, meta_generator, operator_license, terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
 from crawler.mediawiki.recentchanges import high_water_mark
+from crawler.spiders.base import CommonsSpider
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

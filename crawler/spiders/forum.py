@@ -16,7 +16,6 @@ from twisted.python.failure import Failure
 
 from commons.exceptions import ConfigError
 from commons.store import SnapshotManifest
-from crawler.base import CommonsSpider
 from crawler.forum.htmltext import node_text
 from crawler.forum.increment import IncrementalForumCrawl, truthy
 from crawler.forum.pagevalidators import PageValidators, ThreadPage
@@ -30,6 +29,7 @@ from crawler.forum.site import (
 )
 from crawler.forum.spec import Field, ForumSpec, load_preset, load_selectors
 from crawler.items import DocumentItem, SnapshotInfoItem
+from crawler.spiders.base import CommonsSpider
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

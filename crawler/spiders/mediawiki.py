@@ -16,12 +16,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from commons.exceptions import ConfigError, NoCompleteSnapshotError
 from commons.licenses import license_record
-from crawler.base import CommonsSpider
 from crawler.consent.signals import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
 from crawler.mediawiki.chains import SharedChains
 from crawler.mediawiki.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
 from crawler.mediawiki.wikitext import wikitext_to_text
+from crawler.spiders.base import CommonsSpider
 
 #: Messages naming the wiki's own copyright, disclaimer and privacy pages (its terms).
 TERMS_MESSAGES = ("copyrightpage", "disclaimerpage", "privacypage")
