@@ -35,7 +35,7 @@ DOCTEST_MODULES = [
     "commons.threads",
     "crawler.mediawiki.recentchanges",
     "crawler.forum.delta",
-    "crawler.spiders.mediawiki",
+    "crawler.mediawiki.pages",
     "crawler.frontier.client",
     "crawler.consent.ledger",
 ]
