@@ -69,8 +69,8 @@ def crawl(kind: str, url: str, *, source: str, contact: str,
         ConfigError: an argument is unusable.
     """
     from commons.store import check_source_name
-    from crawler.base import check_base_url, check_contact
     from crawler.runner import run_crawl
+    from crawler.spiders.base import check_base_url, check_contact
 
     settings: dict[str, Any] = {"COMMONS_DATA": str(_data(data).root), "LOG_LEVEL": "CRITICAL",
                                 "COMMONS_PROGRESS": progress}

@@ -9,7 +9,7 @@ import click
 
 from commons.options import F, data_option
 from commons.tables import format_table
-from crawler.forumspec import load_preset, load_selectors, preset_names
+from crawler.forum.spec import load_preset, load_selectors, preset_names
 
 _INCREMENTAL_HELP = ("Write only the posts that changed since the source's last complete snapshot, "
                      "and tombstones for those that are gone; falls back to a full crawl when "
@@ -65,8 +65,8 @@ def crawl_settings(data_dir: Path, delay: float | None, verbose: bool,
 def run_and_report(spider: str, args: dict[str, Any], settings: dict[str, Any]) -> None:
     """Check the arguments, run the crawl and print how it ended."""
     from commons.store import check_source_name
-    from crawler.base import check_base_url, check_contact
     from crawler.runner import run_crawl
+    from crawler.spiders.base import check_base_url, check_contact
 
     check_base_url(args["url"])
     check_source_name(args["source"])
@@ -106,7 +106,7 @@ def crawl_mediawiki(url: str, source: str, contact: str | None, delay: float | N
         args["snapshot_id"] = snapshot_id
     settings = crawl_settings(data_dir, delay, verbose, quiet)
     if frontier:
-        from crawler.frontier import connect, refuse_unsupported
+        from crawler.frontier.client import connect, refuse_unsupported
 
         refuse_unsupported(limit, incremental, resume)
         connect(frontier).close()

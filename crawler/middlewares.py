@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Signal sent by :class:`RetryAfterMiddleware` when a server asks it to wait: no request to
+#: the site of ``request`` may go out for ``wait`` seconds. A distributed crawl holds the site
+#: back for every worker on it (:class:`crawler.frontier.politeness.SharedPoliteness`).
+site_held_back = object()
+
 
 def parse_retry_after(value: str | bytes | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date), or None.
@@ -45,8 +50,9 @@ class RetryAfterMiddleware:
     """Honour ``Retry-After`` on 429/503 and MediaWiki ``maxlag`` answers.
 
     The request is retried after the server's delay, and the site's download slot is held
-    back until then, so no other request to that site goes out early. Scrapy's own
-    RetryMiddleware ignores the header (scrapy issue 3849).
+    back until then, so no other request to that site goes out early (and the
+    :data:`site_held_back` signal is sent). Scrapy's own RetryMiddleware ignores the header
+    (scrapy issue 3849).
 
     Settings: ``RETRY_AFTER_MAX`` (longest wait accepted, seconds; longer gives up),
     ``RETRY_AFTER_TIMES`` (retries per request), ``RETRY_AFTER_DEFAULT`` (wait for a maxlag
@@ -99,17 +105,12 @@ class RetryAfterMiddleware:
         return retry
 
     def _hold_slot(self, request: Request, wait: float) -> None:
-        """Hold back every other request to the same site until now + wait (in a distributed
-        crawl, every other worker's requests too)."""
+        """Hold back every other request to the same site until now + wait, and say so
+        (:data:`site_held_back`)."""
         engine = self.crawler.engine
         if engine is None:
             return
-        if self.crawler.settings.get("COMMONS_FRONTIER"):
-            from crawler.frontier_politeness import SharedPoliteness
-
-            shared = self.crawler.get_downloader_middleware(SharedPoliteness)
-            if shared is not None:
-                shared.hold(request, wait)
+        self.crawler.signals.send_catch_log(site_held_back, request=request, wait=wait)
         key = request.meta.get("download_slot")
         slot = engine.downloader.slots.get(key) if key else None
         if slot is None:

@@ -65,7 +65,7 @@ class ParquetSnapshotPipeline:
     A killed process leaves it ``running``. While it writes, the pipeline holds the source's
     crawl lock, so two crawls (or a crawl and its ``--resume``) never write one source at once.
     The hooks (``_acquire``, ``_new_manifest``, ``_open``, ``_add``, ``_info_recorded``,
-    ``_end``) are what a distributed worker changes (:mod:`crawler.frontier_pipeline`).
+    ``_end``) are what a distributed worker changes (:mod:`crawler.frontier.pipeline`).
     """
 
     def __init__(self, crawler: Crawler) -> None:

@@ -52,9 +52,9 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ParquetSnapshotPipeline": 800,
 }
 #: With COMMONS_FRONTIER set, this add-on makes the crawl one worker of a distributed crawl
-#: (crawler/frontier.py); without it, nothing changes and no Redis is needed.
+#: (crawler/frontier/); without it, nothing changes and no Redis is needed.
 ADDONS = {
-    "crawler.frontier.FrontierAddon": 0,
+    "crawler.frontier.addon.FrontierAddon": 0,
 }
 
 #: Where snapshots are written (``--data``); defaults to $COMMONS_DATA or ./data.

@@ -33,7 +33,7 @@ from croniter import croniter
 
 from commons.exceptions import CommonsError
 from commons.store import check_source_name
-from crawler.base import check_base_url, check_contact
+from crawler.spiders.base import check_base_url, check_contact
 from pipelines.exceptions import SourcesFileError
 
 KEYS = frozenset({"kind", "url", "schedule", "contact", "timezone", "incremental", "resume",

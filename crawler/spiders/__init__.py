@@ -1,1 +1,1 @@
-"""The spiders: one per kind of commons source."""
+"""The spiders: one per kind of commons source, each a :class:`.base.CommonsSpider`."""

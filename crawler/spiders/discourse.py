@@ -17,12 +17,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from commons.store import SnapshotManifest
-from crawler.base import CommonsSpider
-from crawler.forumincrement import IncrementalForumCrawl, truthy
-from crawler.forumsite import license_value, meta_generator, operator_license, terms_record
-from crawler.htmltext import html_to_text
+from crawler.forum.htmltext import html_to_text
+from crawler.forum.increment import ForumPlan
+from crawler.forum.site import license_value, meta_generator, operator_license, terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.recentchanges import high_water_mark
+from crawler.mediawiki.recentchanges import high_water_mark
+from crawler.spiders.base import CommonsSpider, truthy
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -45,7 +45,7 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
+class DiscourseSpider(CommonsSpider):
     """Every post of every topic (or of one ``category``), with author, times and version.
 
     Arguments: ``url``, ``source``, ``contact``, ``category`` (slug or id), ``license``
@@ -62,7 +62,8 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
     An increment lists topics by activity (``order=activity``, newest bump first) down to
     the base's start by the forum's clock (its ``Date`` header) minus
     ``FORUM_INCREMENTAL_MARGIN`` seconds (300), refetches those topics whole, writes the posts
-    that differ from the base and tombstones the base posts of those topics that are gone.
+    that differ from the base and tombstones the base posts of those topics that are gone
+    (:mod:`crawler.forum.increment`).
     """
 
     name = "discourse"
@@ -74,11 +75,11 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
     def __init__(self, *args: Any, category: str | None = None, license: str | None = None,
                  incremental: Any = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.incremental = truthy(incremental)
         #: Topics this crawl read (or found gone): the scope of an increment's tombstones.
         self.refetched: set[str] = set()
         self.bumped_since: datetime | None = None
         self.base_url = self.base_url.rstrip("/") + "/"
+        self.plan = ForumPlan(self.name, self.base_url, truthy(incremental), self.parameters)
         self.category = (category or "").strip() or None
         self.license_arg = license
         self.license: str | None = None
@@ -91,19 +92,23 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DiscourseSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, DiscourseSpider)
-        spider.connect_finish(crawler)
+        spider.plan.connect_finish(crawler, spider.write_tombstones)
         return spider
 
     # -- increments ---------------------------------------------------------------------
 
-    def chain_mismatch(self, chain: list[SnapshotManifest]) -> str | None:
-        if chain[0].parameters.get("category") != self.category:
-            return (f"the base chain starts with {chain[0].snapshot_id}, a crawl of category "
-                    f"{chain[0].parameters.get('category')!r}")
-        return None
+    @property
+    def base_snapshot(self) -> str | None:
+        """The snapshot this one builds on (read by the snapshot pipeline)."""
+        return self.plan.base_snapshot
 
-    def plan_on_base(self, chain: list[SnapshotManifest],
-                     recorded: dict[str, Any] | None) -> None:
+    def prepare(self) -> None:
+        """Continue an unfinished snapshot, or build on the snapshot chain: list the topics
+        bumped since its tip started (a resumed increment: since the same moment)."""
+        chain = self.plan.choose(self.store, self.source, self.resume_manifest, self._mismatch)
+        if chain is None:
+            return
+        recorded = self.resume_manifest.parameters if self.resume_manifest else None
         if recorded and recorded.get("bumped_since"):
             self.bumped_since = parse_time(str(recorded["bumped_since"]))
         else:
@@ -113,8 +118,16 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
         self.parameters.update({"list_order": "activity (bumped) descending",
                                 "bumped_since": self.bumped_since.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
-    def tombstone_scope(self) -> set[str] | None:
-        return self.refetched
+    def _mismatch(self, chain: list[SnapshotManifest]) -> str | None:
+        """Why this crawl cannot build on ``chain``: another category."""
+        if chain[0].parameters.get("category") != self.category:
+            return (f"the base chain starts with {chain[0].snapshot_id}, a crawl of category "
+                    f"{chain[0].parameters.get('category')!r}")
+        return None
+
+    def write_tombstones(self, response: Response) -> Iterator[DocumentItem]:
+        """The increment's last step: tombstones of vanished posts of the topics it read."""
+        return self.plan.tombstones(self.refetched, self.license, self.crawler.stats)
 
     def _api(self, path: str, callback: Any, priority: int = LIST, status_all: bool = False,
              **cb_kwargs: Any) -> Request:
@@ -164,7 +177,7 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
                 site["server_time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         posts = stats.get("posts_count") or stats.get("post_count")
         yield SnapshotInfoItem(site=site, expected_documents=(
-            int(posts) if posts and self.category is None and not self.incremental else None))
+            int(posts) if posts and self.category is None and not self.plan.incremental else None))
         yield self._api("tos", self.parse_tos, status_all=True)
 
     def parse_tos(self, response: Response) -> Iterator[Any]:
@@ -307,7 +320,7 @@ class DiscourseSpider(IncrementalForumCrawl, CommonsSpider):
                 reply_to=str(numbers[replied]) if replied in numbers else None,
                 position=number,
             )
-            if self.keep(item):
+            if self.plan.keep(item, stats):
                 yield item
 
     def page_failed(self, failure: Failure) -> None:

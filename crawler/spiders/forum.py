@@ -16,9 +16,10 @@ from twisted.python.failure import Failure
 
 from commons.exceptions import ConfigError
 from commons.store import SnapshotManifest
-from crawler.base import CommonsSpider
-from crawler.forumincrement import IncrementalForumCrawl, truthy
-from crawler.forumsite import (
+from crawler.forum.htmltext import node_text
+from crawler.forum.increment import ForumPlan
+from crawler.forum.pagevalidators import PageValidators, ThreadPage
+from crawler.forum.site import (
     canonical_url,
     license_in_html,
     license_value,
@@ -26,10 +27,9 @@ from crawler.forumsite import (
     operator_license,
     terms_record,
 )
-from crawler.forumspec import Field, ForumSpec, load_preset, load_selectors
-from crawler.htmltext import node_text
+from crawler.forum.spec import Field, ForumSpec, load_preset, load_selectors
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.pagevalidators import PageValidators, ThreadPage
+from crawler.spiders.base import CommonsSpider, truthy
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,7 +41,7 @@ BOARD, THREAD, THREAD_NEXT = 0, 10, 20
 SKIPPABLE = frozenset({403, 404, 410})
 
 
-class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
+class HtmlForumSpider(CommonsSpider):
     """Every post of every thread reachable from the entry page, one row per post.
 
     Arguments: ``url`` (the board's index), ``source``, ``contact``, ``preset`` (``phpbb``,
@@ -54,8 +54,8 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
     base recorded validators for (``_pages.json``) with ``If-None-Match`` /
     ``If-Modified-Since``; a 304 keeps the page's base posts, other pages are compared post
     by post, only new or changed posts are written, and every base post not seen again gets
-    a tombstone. Without validators (many forums send none) every page is fetched and
-    compared.
+    a tombstone (:mod:`crawler.forum.increment`). Without validators (many forums send
+    none) every page is fetched and compared.
     """
 
     name = "forum"
@@ -66,7 +66,7 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
     def __init__(self, *args: Any, preset: str | None = None, selectors: str | None = None,
                  license: str | None = None, incremental: Any = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.incremental = truthy(incremental)
+        self.plan = ForumPlan(self.name, self.base_url, truthy(incremental), self.parameters)
         #: Validators of the base's thread pages, and of this crawl's (saved at the end).
         self.base_pages = PageValidators()
         self.pages = PageValidators()
@@ -87,22 +87,35 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, HtmlForumSpider)
         crawler.signals.connect(spider.check_not_empty, signal=signals.spider_idle)
-        spider.connect_finish(crawler)
+        spider.plan.connect_finish(crawler, spider.write_tombstones)
         return spider
 
-    def chain_mismatch(self, chain: list[SnapshotManifest]) -> str | None:
+    @property
+    def base_snapshot(self) -> str | None:
+        """The snapshot this one builds on (read by the snapshot pipeline)."""
+        return self.plan.base_snapshot
+
+    def prepare(self) -> None:
+        """Continue an unfinished snapshot, or build on the snapshot chain and its thread
+        pages' validators."""
+        chain = self.plan.choose(self.store, self.source, self.resume_manifest, self._mismatch)
+        if chain is not None:
+            tip = chain[-1]
+            self.base_pages = PageValidators.load(self.store.data.snapshot_dir(tip.source,
+                                                                               tip.snapshot_id))
+            self.parameters["base_validated_pages"] = len(self.base_pages.pages)
+
+    def _mismatch(self, chain: list[SnapshotManifest]) -> str | None:
+        """Why this crawl cannot build on ``chain``: another forum description."""
         forum = chain[0].parameters.get("forum") or {}
         if forum.get("sha256") != self.spec.sha256:
             return (f"the base chain starts with {chain[0].snapshot_id}, read with another "
                     f"forum description ({forum.get('origin')})")
         return None
 
-    def plan_on_base(self, chain: list[SnapshotManifest],
-                     recorded: dict[str, Any] | None) -> None:
-        tip = chain[-1]
-        self.base_pages = PageValidators.load(self.store.data.snapshot_dir(tip.source,
-                                                                           tip.snapshot_id))
-        self.parameters["base_validated_pages"] = len(self.base_pages.pages)
+    def write_tombstones(self, response: Response) -> Iterator[DocumentItem]:
+        """The increment's last step: tombstones of vanished posts (every thread was read)."""
+        return self.plan.tombstones(None, self.license, self.crawler.stats)
 
     def closed(self, reason: str) -> None:
         """Save the thread pages' validators beside a finished snapshot."""
@@ -186,7 +199,7 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
     def _thread_request(self, url: str, thread_id: str, offset: int, seen: set[str],
                         title: str | None, priority: int) -> Request:
         headers: dict[str, str] = {}
-        base = self.base_pages.get(url) if self.increment is not None else None
+        base = self.base_pages.get(url) if self.plan.increment is not None else None
         # A 304 stands for the base's posts only if the page starts where it started then.
         if base is not None and (base.thread_id, base.offset) == (thread_id, offset) and (
                 title is None or title == base.title):
@@ -201,7 +214,8 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
                       title: str | None) -> Iterator[Any]:
         """A 304: the page holds the base's posts; go on to its next page."""
         stats = self.crawler.stats
-        assert stats is not None and self.increment is not None
+        increment = self.plan.increment
+        assert stats is not None and increment is not None
         url = response.meta["page_url"]
         page = self.base_pages.get(url)
         if page is None:
@@ -211,7 +225,7 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
         stats.inc_value("forum/posts_unchanged", len(page.posts))
         self.posts_checked = True
         seen.update(page.posts)
-        self.increment.seen(page.posts)
+        increment.seen(page.posts)
         self.pages.record(url, page)
         if page.next_url:
             yield self._thread_request(page.next_url, thread_id, page.offset + len(page.posts),
@@ -247,7 +261,7 @@ class HtmlForumSpider(IncrementalForumCrawl, CommonsSpider):
             counted.append(post_id)
             position += 1
             item = self._post(response, node, post_id, thread_id, title, position, fetched)
-            if self.keep(item):
+            if self.plan.keep(item, stats):
                 yield item
         if not posts:
             stats.inc_value("forum/thread_pages_without_posts")

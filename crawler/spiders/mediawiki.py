@@ -8,33 +8,26 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlparse
 
-import pyarrow.parquet as pq
 from scrapy import Request
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from commons.exceptions import ConfigError, NoCompleteSnapshotError
+from commons.exceptions import ConfigError
 from commons.licenses import license_record
-from crawler.base import CommonsSpider
 from crawler.consent.signals import terms_record
 from crawler.items import DocumentItem, SnapshotInfoItem
-from crawler.mwchains import SharedChains
-from crawler.recentchanges import PAGE_PROPS, IncrementalPlan, RecentChangesCrawl
-from crawler.wikitext import wikitext_to_text
+from crawler.mediawiki.chains import SharedChains
+from crawler.mediawiki.pages import PAGE_PROPS, PageBatch, page_document
+from crawler.mediawiki.plan import MediaWikiPlan
+from crawler.mediawiki.recentchanges import IncrementalPlan
+from crawler.spiders.base import CommonsSpider, truthy
 
 #: Messages naming the wiki's own copyright, disclaimer and privacy pages (its terms).
 TERMS_MESSAGES = ("copyrightpage", "disclaimerpage", "privacypage")
 
 
-def parse_mw_time(value: str | None) -> datetime | None:
-    """MediaWiki ISO timestamps ('2024-01-31T12:00:00Z') to aware datetimes."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
+class MediaWikiSpider(CommonsSpider):
     """Every page of the chosen namespaces, with its latest revision and contributors.
 
     Arguments: ``url`` (the site or its api.php), ``source``, ``contact``, ``namespaces``
@@ -44,16 +37,19 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
     A full crawl uses ``generator=allpages`` with ``prop=revisions|info|contributors``,
     ``formatversion=2``, ``maxlag=5`` and the whole ``continue`` object, merging the parts
     of a batch until ``batchcomplete``; pages are emitted in allpages order, so a killed
-    crawl resumes after its last durable title. An incremental crawl reads recent changes
-    since the base (see :mod:`crawler.recentchanges`) and refetches those titles.
+    crawl resumes after its last durable title (:mod:`crawler.mediawiki.plan`). An
+    incremental crawl reads recent changes since the base (see
+    :mod:`crawler.mediawiki.recentchanges`) and refetches those titles.
     Settings: ``MEDIAWIKI_BATCH`` (pages per request, at most 50),
     ``MEDIAWIKI_RC_MARGIN`` (seconds of recent changes re-read before the base's start).
     With ``COMMONS_FRONTIER`` it is one worker of a distributed crawl (see
-    :mod:`crawler.mwchains`).
+    :mod:`crawler.mediawiki.chains`).
     """
 
     name = "mediawiki"
     probe_paths = ("/", "/api.php", "/w/api.php", "/wiki/")
+    #: Can be one worker of a distributed crawl (checked by the frontier add-on).
+    supports_frontier = True
 
     def __init__(self, *args: Any, namespaces: str | list[int] | None = None,
                  limit: str | int | None = None, incremental: Any = False,
@@ -61,111 +57,51 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
         super().__init__(*args, **kwargs)
         try:
             if isinstance(namespaces, list):
-                self.namespaces = [int(n) for n in namespaces]
+                wanted = [int(n) for n in namespaces]
             else:
-                self.namespaces = [int(n) for n in str(namespaces or "0").split(",") if n.strip()]
+                wanted = [int(n) for n in str(namespaces or "0").split(",") if n.strip()]
             self.limit = int(limit) if limit not in (None, "", 0, "0") else None
         except ValueError as exc:
             raise ConfigError(f"namespaces/limit must be integers ({exc})") from exc
         if self.limit is not None and self.limit < 0:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
-        self.incremental = str(incremental).lower() in {"1", "true", "yes", "on"}
-        if self.incremental and self.limit is not None:
+        incremental = truthy(incremental)
+        if incremental and self.limit is not None:
             raise ConfigError("--incremental fetches every change since the last snapshot; "
                               "drop --limit")
         self.api_url: str | None = None
         self.license: str | None = None
+        #: Timestamp of the wiki's oldest recent change (asked along with siteinfo).
+        self.rc_oldest: str | None = None
         self.emitted = 0
-        self._pending: dict[int, dict[str, Any]] = {}
-        self._resume_from: dict[int, str] = {}
-        self.base_snapshot: str | None = None
-        self._changes: IncrementalPlan | None = None
-        self._base_server: str | None = None
-        self.parameters.update({"namespaces": list(self.namespaces), "limit": self.limit,
-                                "mode": "incremental" if self.incremental else "full"})
+        self.plan = MediaWikiPlan(wanted, incremental, self.parameters)
+        self.chains = SharedChains()
+        self.pending = PageBatch()
+        self.parameters.update({"namespaces": list(wanted), "limit": self.limit,
+                                "mode": "incremental" if self.plan.incremental else "full"})
 
     @property
     def batch(self) -> int:
         return max(1, min(50, self.settings.getint("MEDIAWIKI_BATCH", 50)))
 
-    # -- planning (before the crawl starts) -----------------------------------------------
+    @property
+    def base_snapshot(self) -> str | None:
+        """The snapshot this one builds on (read by the snapshot pipeline)."""
+        return self.plan.base_snapshot
+
+    @property
+    def frontier_ready(self) -> bool:
+        """Whether this worker may lease shared requests (read by the frontier's coordinator)."""
+        return self.chains.ready
 
     def prepare(self) -> None:
-        """Plan the crawl: continue an unfinished snapshot, or build on the snapshot chain."""
-        resumed = self.resume_manifest
-        self.distributed = bool(self.settings.get("COMMONS_FRONTIER"))
-        if self.distributed:
-            self._check_distributed()
+        """Plan the crawl before it starts; a distributed worker only checks its options."""
+        if self.settings.get("COMMONS_FRONTIER"):
+            self.chains.join(self.limit, self.plan.incremental, self.resume_manifest is not None)
             return
-        if resumed is not None and resumed.parameters.get("frontier"):
-            raise ConfigError(
-                f"snapshot {self.source}/{resumed.snapshot_id} is a distributed crawl: continue "
-                "it by starting workers with the same --frontier, not with --resume")
-        if resumed is not None and resumed.base_snapshot:
-            # An unfinished increment: same base, same rcstart; durable documents are skipped.
-            rcstart = resumed.parameters.get("rcstart")
-            if not rcstart:
-                raise ConfigError(f"snapshot {self.source}/{resumed.snapshot_id} records no "
-                                  "rcstart; start a new crawl without --resume")
-            self.incremental = True
-            self._plan_increment(self.store.chain(self.source, resumed.base_snapshot),
-                                 str(rcstart))
-        elif resumed is not None:
-            self.incremental = False
-            self._plan_resume()
-        elif self.incremental:
-            try:
-                chain = self.store.latest_chain(self.source)
-            except NoCompleteSnapshotError:
-                self._fall_back("no complete snapshot of this source to build on")
-                return
-            first = chain[0].parameters
-            if first.get("limit") or sorted(first.get("namespaces") or [0]) != sorted(
-                    self.namespaces):
-                self._fall_back(f"the base chain starts with {chain[0].snapshot_id}, a crawl "
-                                "of other namespaces or with --limit")
-                return
-            margin = self.settings.getfloat("MEDIAWIKI_RC_MARGIN", 300.0)
-            self._plan_increment(chain, IncrementalPlan.start_for(chain[-1], margin))
-        self.parameters["mode"] = "incremental" if self.incremental else "full"
-
-    def _plan_increment(self, chain: list[Any], rcstart: str) -> None:
-        self.base_snapshot = chain[-1].snapshot_id
-        self._base_server = chain[0].site.get("server")
-        self._changes = IncrementalPlan.load(self.store, chain, rcstart, self.namespaces)
-        self.parameters.update({"base_snapshot": self.base_snapshot, "rcstart": rcstart})
-
-    def _fall_back(self, reason: str) -> None:
-        """Make this incremental crawl a full one, and say why in the manifest."""
-        self.logger.warning("incremental crawl falls back to a full crawl: %s", reason)
-        self.incremental = False
-        self.base_snapshot = None
-        self._changes = None
-        self.parameters.update({"mode": "full", "incremental_fallback": reason})
-        self.parameters.pop("base_snapshot", None)
-        self.parameters.pop("rcstart", None)
-
-    def _plan_resume(self) -> None:
-        """Continue after the last durable title of the namespace the killed crawl was in."""
-        assert self.resume_manifest is not None
-        last: dict[int, str] = {}
-        count = 0
-        for part in self.store.part_files(self.source, self.resume_manifest.snapshot_id):
-            table = pq.read_table(part, columns=["namespace", "title"])
-            count += table.num_rows
-            for ns, title in zip(table.column("namespace").to_pylist(),
-                                 table.column("title").to_pylist(), strict=True):
-                key = _dbkey(title or "", ns)
-                if ns is not None and key > last.get(ns, ""):
-                    last[ns] = key
-        # Namespaces are crawled in order: one with documents means all before it are done.
-        done = [ns for ns in self.namespaces if ns in last]
-        if done:
-            current = done[-1]
-            self.namespaces = self.namespaces[self.namespaces.index(current):]
-            self._resume_from = {current: last[current]}
-        self.emitted = count
-        self.parameters["resumed_after"] = {str(k): v for k, v in self._resume_from.items()}
+        self.plan.prepare(self.store, self.source, self.resume_manifest,
+                          self.settings.getfloat("MEDIAWIKI_RC_MARGIN", 300.0))
+        self.emitted = self.plan.durable
 
     # -- API discovery ------------------------------------------------------------------
 
@@ -194,7 +130,7 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
                   "siprop": "general|rightsinfo|statistics|namespaces",
                   "ammessages": "|".join(TERMS_MESSAGES), "amenableparser": "1",
                   "format": "json", "formatversion": "2", "maxlag": "5"}
-        if self._changes is not None:  # how far back recent changes reach
+        if self.plan.changes is not None:  # how far back recent changes reach
             params.update({"list": "recentchanges", "rcdir": "newer", "rclimit": "1",
                            "rcprop": "timestamp"})
         return Request(f"{candidates[0]}?{urlencode(params)}", callback=self.parse_siteinfo,
@@ -217,7 +153,7 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
                          "give the wiki's api.php URL, e.g. https://wiki.example.org/w/api.php")
 
     def parse_siteinfo(self, response: Response, candidates: list[str]) -> Iterator[Any]:
-        data = self._json(response) or {}
+        data = _json(response) or {}
         general = data.get("query", {}).get("general")
         if not general:
             self._api_tried.append(f"{candidates[0]} (not a MediaWiki API answer)")
@@ -231,18 +167,18 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
         lic = license_record(rights.get("url"), rights.get("text"), origin="mediawiki rightsinfo")
         self.license = lic["spdx"] or lic["text"] or lic["url"]
         stats = data["query"].get("statistics", {})
-        expected = stats.get("pages") if self.namespaces != [0] else stats.get("articles")
+        expected = stats.get("pages") if self.plan.namespaces != [0] else stats.get("articles")
         site = {"name": general.get("sitename"), "generator": general.get("generator"),
                 "server": general.get("server"), "articlepath": general.get("articlepath"),
                 "lang": general.get("lang"), "api_url": self.api_url, "statistics": stats,
                 "server_time": general.get("time")}
         self.parameters["api_url"] = self.api_url
-        if self._changes is not None and self._base_server not in (None, site["server"]):
-            self._fall_back(f"the wiki now calls itself {site['server']}, the base chain "
-                            f"{self._base_server}")
+        if self.plan.changes is not None and self.plan.base_server not in (None, site["server"]):
+            self.plan.fall_back(f"the wiki now calls itself {site['server']}, the base "
+                                f"chain {self.plan.base_server}")
             site["incremental_fallback"] = self.parameters["incremental_fallback"]
         yield SnapshotInfoItem(site=site, license=lic,
-                               expected_documents=None if self._changes else
+                               expected_documents=None if self.plan.changes else
                                int(expected) if expected else None)
         titles = [m["content"] for m in data["query"].get("allmessages", [])
                   if m.get("content") not in (None, "", "-") and not m.get("missing")]
@@ -255,7 +191,7 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
 
     def parse_terms(self, response: Response) -> Iterator[Any]:
         """Record the wiki's copyright, disclaimer and privacy pages (hashes of their text)."""
-        pages = (self._json(response) or {}).get("query", {}).get("pages", [])
+        pages = (_json(response) or {}).get("query", {}).get("pages", [])
         records = []
         for page in pages:
             rev = (page.get("revisions") or [{}])[0]
@@ -268,9 +204,9 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
         yield from self._crawl_pages()
 
     def _crawl_pages(self) -> Iterator[Any]:
-        if self._changes is not None:
-            yield from self.start_increment()
-        elif self.distributed:
+        if self.plan.changes is not None:
+            yield from self._start_increment(self.plan.changes)
+        elif self.chains.distributed:
             yield from self.start_chains()
         else:
             yield from self._next_namespace()
@@ -278,11 +214,11 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
     # -- full crawl ---------------------------------------------------------------------
 
     def _next_namespace(self) -> Iterator[Any]:
-        if not self.namespaces or self._limit_reached():
+        if self._limit_reached():
             return
-        ns = self.namespaces.pop(0)
-        start = self._resume_from.pop(ns, None)
-        yield self._pages_request(ns, {"gapfrom": start} if start else {})
+        following = self.plan.next_namespace()
+        if following is not None:
+            yield self._pages_request(*following)
 
     def _limit_reached(self) -> bool:
         return self.limit is not None and self.emitted >= self.limit
@@ -297,9 +233,9 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
     def parse_pages(self, response: Response, namespace: int) -> Iterator[Any]:
         data = self._api_answer(response, "check the namespaces and the wiki's API settings")
         for page in data.get("query", {}).get("pages", []):
-            self._merge(page)
+            self.pending.merge(page)
         if data.get("batchcomplete"):
-            yield from self._emit_batch()
+            yield from self._emit(self.pending)
         cont = data.get("continue")
         if self._limit_reached():
             return
@@ -308,33 +244,101 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
         else:
             yield from self._next_namespace()
 
-    def _merge(self, page: dict[str, Any], pending: dict[int, dict[str, Any]] | None = None
-               ) -> None:
-        held = (self._pending if pending is None else pending).setdefault(page["pageid"], {})
-        contributors = held.get("contributors", []) + page.get("contributors", [])
-        held.update({k: v for k, v in page.items() if v is not None})
-        held["contributors"] = contributors
-
-    def _emit_batch(self, pending: dict[int, dict[str, Any]] | None = None
-                    ) -> Iterator[DocumentItem]:
-        # In title order, as allpages lists them, so the durable documents of an interrupted
-        # crawl are always a prefix of the namespace (see --resume).
+    def _emit(self, batch: PageBatch) -> Iterator[DocumentItem]:
+        """The documents of a complete batch, in allpages order, up to the limit."""
         fetched = datetime.now(UTC)
-        held = self._pending if pending is None else pending
-        pages = sorted(held.values(), key=lambda p: _dbkey(p.get("title", ""), p.get("ns")))
-        held.clear()
-        for page in pages:
+        for page in batch.take():
             if self._limit_reached():
                 break
-            item = self._document(page, fetched)
+            item = page_document(page, fetched, self.license)
             if item is None:
                 continue
             self.emitted += 1
-            if self._changes is not None:
-                self._changes.emitted_ids.add(item.doc_id)
+            if self.plan.changes is not None:
+                self.plan.changes.emitted_ids.add(item.doc_id)
             yield item
 
-    # -- shared ---------------------------------------------------------------------------
+    # -- incremental crawl (crawler.mediawiki.recentchanges) ------------------------------
+
+    def _start_increment(self, changes: IncrementalPlan) -> Iterator[Any]:
+        """Read recent changes, or fall back to a full crawl when they no longer reach the
+        base (the oldest recent change is newer than ``rcstart``)."""
+        if not changes.covers(self.rc_oldest):
+            self.plan.fall_back(f"recent changes start at {self.rc_oldest}, after the base "
+                                f"snapshot's {changes.rcstart}: the window no longer covers it")
+            yield SnapshotInfoItem(site={"incremental_fallback":
+                                         self.parameters["incremental_fallback"]})
+            yield from self._next_namespace()
+            return
+        yield self._api_request(changes.rc_params({}), self.parse_rc)
+
+    def _changes(self) -> IncrementalPlan:
+        assert self.plan.changes is not None
+        return self.plan.changes
+
+    def parse_rc(self, response: Response) -> Iterator[Any]:
+        changes = self._changes()
+        data = self._api_answer(response, "run a full crawl instead of --incremental")
+        for change in data.get("query", {}).get("recentchanges", []):
+            changes.add(change)
+        if data.get("continue"):
+            yield self._api_request(changes.rc_params(data["continue"]), self.parse_rc)
+            return
+        self.parameters.update({"recent_changes": changes.changes,
+                                "changed_titles": len(changes.titles)})
+        yield SnapshotInfoItem()  # records the counts in the manifest
+        yield from self._next_titles(changes, {})
+
+    def _next_titles(self, changes: IncrementalPlan, cont: dict[str, Any]) -> Iterator[Any]:
+        params = changes.titles_params(self.batch, cont)
+        if params is None:
+            yield from changes.tombstone_documents(self.license)
+        else:
+            yield self._api_request(params, self.parse_titles)
+
+    def parse_titles(self, response: Response) -> Iterator[Any]:
+        changes = self._changes()
+        data = self._api_answer(response, "run a full crawl instead of --incremental")
+        for page in data.get("query", {}).get("pages", []):
+            if changes.wanted(page):
+                self.pending.merge(page)
+        if data.get("batchcomplete"):
+            yield from self._emit(self.pending)
+        yield from self._next_titles(changes, data.get("continue") or {})
+
+    # -- distributed crawl (crawler.mediawiki.chains) -------------------------------------
+
+    def start_chains(self) -> Iterator[Request]:
+        """The first batch of every namespace (each worker yields them; one of each stays)."""
+        self.chains.start()
+        for namespace in self.plan.namespaces:
+            yield self._chain_request(namespace, {})
+
+    def _chain_request(self, namespace: int, cont: dict[str, Any],
+                       pending: PageBatch | None = None) -> Request:
+        params = {"generator": "allpages", "gapnamespace": namespace, "gaplimit": self.batch,
+                  **PAGE_PROPS, **cont}
+        if pending is not None:  # the rest of a batch: merged by this worker, same lease
+            return self._api_request(params, self.parse_chain, namespace=namespace,
+                                     pending=pending)
+        return self._api_request(params, self.parse_chain, shared=True, namespace=namespace)
+
+    def parse_chain(self, response: Response, namespace: int,
+                    pending: PageBatch | None = None) -> Iterator[Any]:
+        """One batch: the next batch's request first, then the batch's pages."""
+        data = self._api_answer(response, "check the namespaces and the wiki's API settings")
+        held = PageBatch() if pending is None else pending
+        for page in data.get("query", {}).get("pages", []):
+            held.merge(page)
+        cont = data.get("continue")
+        if cont and not data.get("batchcomplete"):
+            yield self._chain_request(namespace, cont, pending=held)
+            return
+        if cont:
+            yield self._chain_request(namespace, cont)
+        yield from self._emit(held)
+
+    # -- the API ----------------------------------------------------------------------------
 
     def _api_request(self, params: dict[str, Any], callback: Any, *, shared: bool = False,
                      **cb_kwargs: Any) -> Request:
@@ -350,7 +354,7 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
 
     def _api_answer(self, response: Response, advice: str) -> dict[str, Any]:
         """The decoded API answer, or a one-line error for a non-JSON or error answer."""
-        data = self._json(response)
+        data = _json(response)
         if data is None:
             raise self.fail(response.url, "the API answered something that is not JSON",
                             "check that the URL is a MediaWiki api.php")
@@ -360,58 +364,10 @@ class MediaWikiSpider(SharedChains, RecentChangesCrawl, CommonsSpider):
                             advice)
         return data
 
-    def _document(self, page: dict[str, Any], fetched: datetime) -> DocumentItem | None:
-        if page.get("missing") or page.get("invalid") or "revisions" not in page:
-            return None
-        revisions = page.get("revisions") or []
-        rev = revisions[0] if revisions else {}
-        wikitext = rev.get("slots", {}).get("main", {}).get("content", "")
-        is_redirect = bool(page.get("redirect"))
-        authors = sorted({c["name"] for c in page.get("contributors", []) if c.get("name")})
-        return DocumentItem(
-            doc_id=str(page["pageid"]),
-            kind="page",
-            url=page.get("canonicalurl") or page.get("fullurl"),
-            title=page.get("title"),
-            text="" if is_redirect else wikitext_to_text(wikitext),
-            fetched_at=fetched,
-            license=self.license,
-            authors=authors,
-            anon_authors=int(page.get("anoncontributors", 0) or 0),
-            last_editor=rev.get("user"),
-            revision_id=rev.get("revid"),
-            modified_at=parse_mw_time(rev.get("timestamp")),
-            namespace=page.get("ns"),
-            is_redirect=is_redirect,
-            redirect_to=_redirect_target(wikitext) if is_redirect else None,
-        )
 
-    @staticmethod
-    def _json(response: Response) -> dict[str, Any] | None:
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
-
-
-def _redirect_target(wikitext: str) -> str | None:
-    """The target of ``#REDIRECT [[Target]]``."""
-    start = wikitext.find("[[")
-    end = wikitext.find("]]", start)
-    if start < 0 or end < 0:
+def _json(response: Response) -> dict[str, Any] | None:
+    try:
+        data = json.loads(response.body)
+    except ValueError:
         return None
-    return wikitext[start + 2 : end].split("|")[0].strip() or None
-
-
-def _dbkey(title: str, namespace: int | None = 0) -> str:
-    """MediaWiki's sort key for a title within its namespace (allpages order; ``gapfrom``).
-
-    >>> _dbkey("Template:Notice board", 10)
-    'Notice_board'
-    >>> _dbkey("Ratio: a study", 0)
-    'Ratio:_a_study'
-    """
-    if namespace and ":" in title:
-        title = title.split(":", 1)[1]
-    return title.replace(" ", "_")
+    return data if isinstance(data, dict) else None

@@ -5,9 +5,10 @@ Spirit's own forms and models (tests/harness/spirit_site/mutate.py): replies, ed
 comments, a new topic, a removed topic. Django's development server sends no ``ETag`` or
 ``Last-Modified`` (and each page carries a fresh CSRF token), so the spider fetches every
 page and compares posts; the validator path is tested against the phpBB fixture
-(tests/crawler/test_phpbb.py). Kill/resume trials SIGKILL real crawls at random points.
+(tests/crawler/spiders/test_forum_phpbb.py). Kill/resume trials SIGKILL real crawls at
+random points.
 
-Run more kill/resume trials by hand: ``python -m tests.crawler.test_forum_incremental 10``.
+Run more kill/resume trials by hand: ``python -m tests.crawler.spiders.test_forum_incremental 10``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pytest
 
 from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
-from crawler.pagevalidators import PAGES_NAME
+from crawler.forum.pagevalidators import PAGES_NAME
 from tests.conftest import CONTACT, ROOT, run_cli
 from tests.harness.faultproxy import FaultProxy, RecordedRequest
 from tests.harness.spirit import SpiritServer

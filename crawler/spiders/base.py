@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 _CONTACT_RE = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$|^https?://\S+$")
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
+    """A spider argument as a boolean (``-a incremental=true``)."""
     return str(value).lower() in {"1", "true", "yes", "on"}
 
 
@@ -104,7 +105,7 @@ class CommonsSpider(Spider):
         crawler.settings.set("USER_AGENT", build_user_agent(spider.contact), priority="spider")
         spider.store = SnapshotStore(DataDir(crawler.settings.get("COMMONS_DATA") or "data"))
         spider.resume_manifest = None
-        if _truthy(kwargs.get("resume")):
+        if truthy(kwargs.get("resume")):
             spider.resume_manifest = spider._find_resumable(kwargs.get("snapshot_id"))
             spider.snapshot_id = spider.resume_manifest.snapshot_id
             spider.parameters["resumed"] = True

@@ -1,5 +1,5 @@
 """The Redis Lua scripts of a distributed crawl: each is one step that must not interleave
-with another worker's (see :class:`crawler.frontier.Frontier`, which runs them).
+with another worker's (see :class:`crawler.frontier.client.Frontier`, which runs them).
 
 Invariants they keep: a shared request is always either in the queue or in exactly one
 worker's inflight hash; a lease leaves that hash only together with the part file holding

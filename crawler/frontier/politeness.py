@@ -17,7 +17,8 @@ from scrapy import Request, Spider, signals
 from scrapy.http import Response
 
 from crawler.extensions import PoliteAutoThrottle
-from crawler.frontier_coordinator import Coordinator
+from crawler.frontier.coordinator import Coordinator
+from crawler.middlewares import site_held_back
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -98,6 +99,7 @@ class SharedPoliteness:
         self._waiting: dict[str, asyncio.Lock] = {}
         self._held: dict[str, tuple[list[str], int]] = {}  # token -> (keys, delay_ms)
         self._answered: set[str] = set()  # sites this process has had a response from
+        crawler.signals.connect(self.hold, signal=site_held_back)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
 
     @classmethod
@@ -174,7 +176,8 @@ class SharedPoliteness:
         self._done(request)
 
     def hold(self, request: Request, wait: float) -> None:
-        """Hold the request's site back for every worker until now + ``wait`` seconds."""
+        """Hold the request's site back for every worker until now + ``wait`` seconds (on the
+        :data:`crawler.middlewares.site_held_back` signal)."""
         site = self._site(request)
         self._hold(keys=[self._keys(site)[1]], args=[int(wait * 1000)])
 

@@ -13,18 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from scrapy import Request
-from scrapy.http import Response
+from typing import Any
 
 from commons.store import SnapshotManifest, SnapshotStore
-from crawler.items import DocumentItem, SnapshotInfoItem
-
-#: What a MediaWiki crawl asks for each page: latest revision with text, info, contributors.
-PAGE_PROPS = {"prop": "revisions|info|contributors",
-              "rvprop": "ids|timestamp|user|userid|sha1|size|content", "rvslots": "main",
-              "inprop": "url", "pclimit": "max"}
+from crawler.items import DocumentItem
+from crawler.mediawiki.pages import PAGE_PROPS
 
 
 def high_water_mark(manifest: SnapshotManifest) -> datetime:
@@ -91,6 +84,17 @@ class IncrementalPlan:
         """``rcstart`` for an increment on ``base``: its high-water mark minus a margin."""
         return mw_timestamp(high_water_mark(base) - timedelta(seconds=margin_s))
 
+    def covers(self, oldest: str | None) -> bool:
+        """Whether the wiki's recent changes, the oldest dated ``oldest``, reach ``rcstart``."""
+        return oldest is not None and oldest <= self.rcstart
+
+    def rc_params(self, cont: dict[str, Any]) -> dict[str, Any]:
+        """The query of recent changes since ``rcstart`` (continued with ``cont``)."""
+        # No rcnamespace: a move into a crawled namespace is logged under its source title.
+        return {"list": "recentchanges", "rcdir": "newer", "rcstart": self.rcstart,
+                "rcprop": "title|ids|timestamp|loginfo", "rctype": "edit|new|log",
+                "rclimit": "max", **cont}
+
     def add(self, change: dict[str, Any]) -> None:
         """Record one recentchanges entry (edit, new page or log event)."""
         self.changes += 1
@@ -109,6 +113,20 @@ class IncrementalPlan:
         self._cursor += len(batch)
         return batch
 
+    def titles_params(self, size: int, cont: dict[str, Any]) -> dict[str, Any] | None:
+        """The query of the next ``size`` titles, or of the rest of the current ones
+        (``cont``); None when every title was fetched."""
+        if not cont:
+            batch = self.next_batch(size)
+            if not batch:
+                return None
+            self.current = batch
+        return {"titles": "|".join(self.current), **PAGE_PROPS, **cont}
+
+    def wanted(self, page: dict[str, Any]) -> bool:
+        """Whether a fetched page is one to write (it exists, in a crawled namespace)."""
+        return "pageid" in page and page.get("ns") in self.namespaces
+
     def tombstones(self) -> Iterator[tuple[str, str]]:
         """(doc_id, title) of base documents whose title changed hands and were not seen."""
         for title in self.titles:
@@ -117,92 +135,9 @@ class IncrementalPlan:
                 self.emitted_ids.add(doc_id)
                 yield doc_id, title
 
-
-class RecentChangesCrawl:
-    """The MediaWiki spider's incremental requests: window check, recent changes, titles.
-
-    Mixed into :class:`crawler.spiders.mediawiki.MediaWikiSpider`, whose plan
-    (``_changes``) it follows; the stubs below name what it uses from the spider.
-    """
-
-    _changes: IncrementalPlan | None
-    parameters: dict[str, Any]
-    license: str | None
-
-    if TYPE_CHECKING:
-        @property
-        def batch(self) -> int: ...
-        def _api_request(self, params: dict[str, Any], callback: Any,
-                         **cb_kwargs: Any) -> Request: ...
-        def _api_answer(self, response: Response, advice: str) -> dict[str, Any]: ...
-        def _fall_back(self, reason: str) -> None: ...
-        def _next_namespace(self) -> Iterator[Any]: ...
-        def _merge(self, page: dict[str, Any]) -> None: ...
-        def _emit_batch(self) -> Iterator[DocumentItem]: ...
-
-    #: Timestamp of the wiki's oldest recent change (asked along with siteinfo).
-    rc_oldest: str | None = None
-
-    def start_increment(self) -> Iterator[Any]:
-        """Read recent changes, or fall back to a full crawl when they no longer reach the
-        base (the oldest recent change is newer than ``rcstart``)."""
-        assert self._changes is not None
-        oldest = self.rc_oldest
-        if oldest is None or oldest > self._changes.rcstart:
-            self._fall_back(f"recent changes start at {oldest}, after the base snapshot's "
-                            f"{self._changes.rcstart}: the window no longer covers it")
-            yield SnapshotInfoItem(site={"incremental_fallback":
-                                         self.parameters["incremental_fallback"]})
-            yield from self._next_namespace()
-            return
-        yield self._rc_request({})
-
-    def _rc_request(self, cont: dict[str, Any]) -> Request:
-        assert self._changes is not None
-        # No rcnamespace: a move into a crawled namespace is logged under its source title.
-        return self._api_request({
-            "list": "recentchanges", "rcdir": "newer", "rcstart": self._changes.rcstart,
-            "rcprop": "title|ids|timestamp|loginfo", "rctype": "edit|new|log",
-            "rclimit": "max", **cont}, self.parse_rc)
-
-    def parse_rc(self, response: Response) -> Iterator[Any]:
-        assert self._changes is not None
-        data = self._api_answer(response, "run a full crawl instead of --incremental")
-        for change in data.get("query", {}).get("recentchanges", []):
-            self._changes.add(change)
-        if data.get("continue"):
-            yield self._rc_request(data["continue"])
-            return
-        self.parameters.update({"recent_changes": self._changes.changes,
-                                "changed_titles": len(self._changes.titles)})
-        yield SnapshotInfoItem()  # records the counts in the manifest
-        yield from self._next_titles({})
-
-    def _next_titles(self, cont: dict[str, Any]) -> Iterator[Any]:
-        assert self._changes is not None
-        if not cont:
-            batch = self._changes.next_batch(self.batch)
-            if not batch:
-                yield from self._tombstones()
-                return
-            self._changes.current = batch
-        params = {"titles": "|".join(self._changes.current), **PAGE_PROPS, **cont}
-        yield self._api_request(params, self.parse_titles)
-
-    def parse_titles(self, response: Response) -> Iterator[Any]:
-        assert self._changes is not None
-        data = self._api_answer(response, "run a full crawl instead of --incremental")
-        for page in data.get("query", {}).get("pages", []):
-            if "pageid" in page and page.get("ns") in self._changes.namespaces:
-                self._merge(page)
-        if data.get("batchcomplete"):
-            yield from self._emit_batch()
-        yield from self._next_titles(data.get("continue") or {})
-
-    def _tombstones(self) -> Iterator[DocumentItem]:
-        assert self._changes is not None
+    def tombstone_documents(self, license: str | None) -> Iterator[DocumentItem]:
+        """The :meth:`tombstones` as documents (``is_deleted``, no text)."""
         fetched = datetime.now(UTC)
-        for doc_id, title in self._changes.tombstones():
+        for doc_id, title in self.tombstones():
             yield DocumentItem(doc_id=doc_id, kind="page", url=None, title=title, text="",
-                               fetched_at=fetched, license=self.license, is_deleted=True)
-
+                               fetched_at=fetched, license=license, is_deleted=True)

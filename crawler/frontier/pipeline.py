@@ -23,8 +23,8 @@ from commons.locks import SourceLock
 from commons.provenance import host_facts, iso, library_versions, utcnow
 from commons.store import MANIFEST_NAME, SnapshotManifest
 from commons.workerparts import WorkerPartWriter, settle_worker_parts
-from crawler.frontier import redact
-from crawler.frontier_coordinator import FINISH_HERE, Coordinator
+from crawler.frontier.client import redact
+from crawler.frontier.coordinator import FINISH_HERE, Coordinator
 from crawler.items import DocumentItem
 from crawler.pipelines import ParquetSnapshotPipeline
 

@@ -7,7 +7,7 @@ every document exactly once, identical to an uninterrupted crawl. Small batches
 (``MEDIAWIKI_BATCH=10``, ``COMMONS_BATCH_ROWS=7``) put many durable parts and API requests
 in a crawl of the 133-page test wiki, so kills land at many different points.
 
-Run more trials by hand: ``python -m tests.crawler.test_resume --trials 20``.
+Run more trials by hand: ``python -m tests.crawler.spiders.test_mediawiki_resume --trials 20``.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main() -> int:
     """Run many trials against a fresh wiki and print one JSON line per trial."""
     from tests.harness.mediawiki import MediaWikiServer
 
-    parser = argparse.ArgumentParser(prog="python -m tests.crawler.test_resume")
+    parser = argparse.ArgumentParser(prog="python -m tests.crawler.spiders.test_mediawiki_resume")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/resume-trials"))
     args = parser.parse_args()

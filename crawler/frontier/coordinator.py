@@ -26,7 +26,7 @@ from twisted.internet import task
 
 from commons.exceptions import ConfigError
 from commons.store import DataDir, new_snapshot_id
-from crawler.frontier import Frontier, connect, new_worker_name
+from crawler.frontier.client import Frontier, connect, new_worker_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

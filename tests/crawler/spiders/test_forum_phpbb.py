@@ -18,7 +18,7 @@ import pytest
 
 from commons.api import catalog
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
-from crawler.pagevalidators import PAGES_NAME
+from crawler.forum.pagevalidators import PAGES_NAME
 from pipelines.scheduler import Scheduler
 from pipelines.sources import load_sources
 from tests.conftest import CONTACT, run_cli

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from commons.licenses import license_record, to_spdx
-from crawler.htmltext import node_text
+from crawler.forum.htmltext import node_text
 
 _CC_LINK = re.compile(r"https?://creativecommons\.org/(?:licen[cs]es|publicdomain)/[\w./-]+",
                       re.I)

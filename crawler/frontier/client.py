@@ -1,12 +1,4 @@
-"""A crawl frontier in Redis that several crawler processes (on one or many machines) share.
-
-``COMMONS_FRONTIER=redis://host:6379/0`` (``commons crawl mediawiki ... --frontier URL``)
-turns a crawl into one *worker* of a distributed crawl of its source: :class:`FrontierAddon`
-swaps in a scrapy-redis scheduler that leases requests (:mod:`crawler.frontier_scheduler`),
-a coordinator (:mod:`crawler.frontier_coordinator`), a per-site limiter shared by every
-worker (:mod:`crawler.frontier_politeness`) and a pipeline writing per-worker part files
-(:mod:`crawler.frontier_pipeline`). Workers started with the same source and URL join the
-crawl in progress; the last request done, one worker finishes the snapshot's manifest.
+"""The client of a distributed crawl's Redis keys, and the checks before a worker starts.
 
 Redis keys of one crawl (``C`` = ``commons:<source>:<snapshot id>``):
 ``commons:<source>:current`` (the snapshot being crawled), ``C:requests`` (scrapy-redis
@@ -34,10 +26,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from scrapy.exceptions import NotConfigured
-
 from commons.exceptions import ConfigError
-from crawler.frontier_lua import (
+from crawler.frontier.lua import (
     COMMIT,
     DELETE_IF_EQUAL,
     DRAINED,
@@ -54,8 +44,6 @@ from crawler.frontier_lua import (
 
 if TYPE_CHECKING:
     from redis import Redis
-    from scrapy.crawler import Crawler
-    from scrapy.settings import Settings
 
 #: How long the outcome of a finished crawl stays in Redis (stragglers read it).
 FINISHED_TTL_S = 86400
@@ -287,43 +275,3 @@ class Frontier:
         finally:
             self._run("del_eq", [key], [token])
 
-
-class FrontierAddon:
-    """Scrapy add-on: with ``COMMONS_FRONTIER`` set, this crawl is a distributed worker.
-
-    Off (``NotConfigured``) without the setting, so the local engine needs no Redis.
-    Only spiders with ``supports_frontier = True`` can be distributed.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        url = crawler.settings.get("COMMONS_FRONTIER")
-        if not url:
-            raise NotConfigured
-        spider = crawler.spider
-        if not getattr(spider, "supports_frontier", False):
-            name = getattr(spider, "name", "?")
-            raise ConfigError(f"the {name} spider cannot share a frontier; drop --frontier "
-                              "(COMMONS_FRONTIER): only mediawiki crawls can be distributed")
-        connect(url).close()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FrontierAddon:
-        return cls(crawler)
-
-    def update_settings(self, settings: Settings) -> None:
-        from crawler.frontier_coordinator import Coordinator
-        from crawler.frontier_pipeline import SharedSnapshotPipeline
-        from crawler.frontier_politeness import SharedPoliteness
-        from crawler.frontier_scheduler import LeaseSpiderMiddleware
-        from crawler.pipelines import ParquetSnapshotPipeline
-
-        settings.set("SCHEDULER", "crawler.frontier_scheduler.LeaseScheduler", "project")
-        settings.set_in_component_priority_dict("EXTENSIONS", Coordinator, 10)
-        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", LeaseSpiderMiddleware, 1000)
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", SharedPoliteness, 990)
-        settings.replace_in_component_priority_dict("ITEM_PIPELINES", ParquetSnapshotPipeline,
-                                                    SharedSnapshotPipeline)
-        # Fewer requests leased per worker: less to fetch again after a worker dies.
-        settings.set("CONCURRENT_REQUESTS", 2, "project")
-        # Scrapy's remote control leaves job files behind killed workers.
-        settings.set("REMOTE_CONTROL_ENABLED", False, "project")

@@ -17,12 +17,12 @@ import pytest
 
 from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
-from crawler.forumspec import preset_names
-from tests.conftest import CONTACT, run_cli
+from crawler.forum.spec import preset_names
+from tests.conftest import CONTACT, ROOT, run_cli
 from tests.harness.faultproxy import FaultProxy, RecordedRequest
 from tests.harness.spirit import DEFAULT_ROBOTS, SpiritServer
 
-PRESET = Path(__file__).resolve().parents[2] / "crawler" / "presets" / "spirit.toml"
+PRESET = ROOT / "crawler" / "presets" / "spirit.toml"
 
 
 def forum_args(url: str, data: Path, source: str, *extra: str) -> list[str]:

@@ -3,7 +3,7 @@
 Only requests marked ``meta["frontier"] = "shared"`` go to Redis; every other request stays
 in this process (robots.txt, the entry page, the API discovery: each worker needs its own).
 A shared request popped from Redis is *leased*, not deleted: it stays in this worker's
-inflight hash until the rows it produced are durable (:mod:`crawler.frontier_pipeline`),
+inflight hash until the rows it produced are durable (:mod:`crawler.frontier.pipeline`),
 so a worker killed at any point loses nothing; its leases go back to the queue.
 """
 
@@ -18,7 +18,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.frontier_coordinator import Coordinator
+from crawler.frontier.coordinator import Coordinator
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

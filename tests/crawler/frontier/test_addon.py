@@ -1,4 +1,5 @@
-"""Distributed crawls: several crawler processes share one frontier in a real Redis.
+"""Distributed crawls (crawler.frontier, switched on by its add-on): several crawler processes
+share one frontier in a real Redis.
 
 A real redis-server (Debian's, on a free loopback port, nothing persisted:
 tests/harness/redis.py) and the real test wiki (tests/conftest.py) behind the recording
@@ -17,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,7 @@ import pytest
 import redis
 
 from commons.api import catalog
-from commons.store import DataDir, SnapshotManifest, SnapshotStore, SnapshotWriter
-from commons.workerparts import WorkerPartWriter, settle_worker_parts
+from commons.store import DataDir, SnapshotManifest, SnapshotStore
 from tests.conftest import CONTACT, ROOT, Wiki, crawl_args, run_cli
 from tests.harness.faultproxy import FaultProxy, RecordedRequest
 from tests.harness.redis import RedisServer
@@ -229,45 +228,12 @@ def test_frontier_errors_are_one_line(wiki: Wiki, tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and "commons-provenance[distributed]" in line
     assert not (tmp_path / "snapshots").exists()
-    local = ("import sys, commons.cli, crawler.settings, crawler.frontier, crawler.pipelines, "
-             "crawler.middlewares, crawler.spiders.mediawiki; "
+    local = ("import sys, commons.cli, crawler.settings, crawler.frontier.addon, "
+             "crawler.pipelines, crawler.middlewares, crawler.spiders.mediawiki; "
              "print('scrapy_redis' in sys.modules, 'redis' in sys.modules)")
     imported = subprocess.run([sys.executable, "-c", local], capture_output=True, text=True,
                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert imported.stdout.split() == ["False", "False"], "the local engine imports Redis"
-
-
-def test_worker_parts_commit_and_settle(tmp_path: Path) -> None:
-    """Per-worker names; a refused commit leaves nothing; the finisher publishes committed
-    temporary parts of a dead worker and deletes uncommitted ones; a single writer's open()
-    never touches a worker's temporary files."""
-    data = DataDir(tmp_path)
-    rows: list[dict[str, Any]] = [{"doc_id": str(i), "kind": "page", "url": None, "title": "t",
-                                   "text": "x", "fetched_at": datetime.now(UTC)} for i in range(3)]
-    a = WorkerPartWriter(data, "s", "snap", "host.1.aaa")
-    b = WorkerPartWriter(data, "s", "snap", "host.2.bbb")
-    a.open()
-    b.open()
-    first = a.write([dict(r) for r in rows], lambda name: True)
-    assert first == a.dir / "part-host.1.aaa-00000.parquet"
-    assert b.write([dict(r) for r in rows], lambda name: False) is None
-    assert sorted(p.name for p in a.dir.iterdir()) == ["part-host.1.aaa-00000.parquet"]
-    committed = a.dir / ".part-host.2.bbb-00001.parquet.tmp"
-    orphan = a.dir / ".part-host.2.bbb-00002.parquet.tmp"
-    for tmp in (committed, orphan):
-        tmp.write_bytes((a.dir / "part-host.1.aaa-00000.parquet").read_bytes())
-    SnapshotWriter(data, SnapshotManifest("s", "snap", "mediawiki", "http://x.test/")).open()
-    assert committed.exists() and orphan.exists()
-    missing = settle_worker_parts(a.dir, {"part-host.1.aaa-00000.parquet",
-                                          "part-host.2.bbb-00001.parquet",
-                                          "part-host.3.ccc-00000.parquet"})
-    assert missing == ["part-host.3.ccc-00000.parquet"]
-    assert sorted(p.name for p in a.dir.glob("part-*")) == [
-        "part-host.1.aaa-00000.parquet", "part-host.2.bbb-00001.parquet"]
-    assert not orphan.exists()
-    a.open()
-    second = a.write([dict(r) for r in rows], lambda name: True)
-    assert second is not None and second.name == "part-host.1.aaa-00001.parquet"
 
 
 def kill_trial(wiki: Wiki, frontier: str, data: Path, seed: int, mode: str) -> dict[str, Any]:
@@ -311,13 +277,13 @@ def kill_trial(wiki: Wiki, frontier: str, data: Path, seed: int, mode: str) -> d
 
 def main() -> int:
     """Run kill trials against a fresh wiki and Redis; print one JSON line per trial:
-    ``python -m tests.crawler.test_frontier --trials 10``."""
+    ``python -m tests.crawler.frontier.test_addon --trials 10``."""
     import argparse
     import shutil
 
     from tests.harness.mediawiki import MediaWikiServer
 
-    parser = argparse.ArgumentParser(prog="python -m tests.crawler.test_frontier")
+    parser = argparse.ArgumentParser(prog="python -m tests.crawler.frontier.test_addon")
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/frontier-trials"))
     args = parser.parse_args()

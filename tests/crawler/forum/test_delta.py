@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from commons.schema import DOCUMENT_SCHEMA
 from commons.store import DataDir, SnapshotManifest, SnapshotStore
-from crawler.forumdelta import BasePosts
+from crawler.forum.delta import BasePosts
 from crawler.items import DocumentItem
 
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

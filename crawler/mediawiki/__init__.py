@@ -1,0 +1,1 @@
+"""What the MediaWiki spider builds on: wikitext to text, recent changes, distributed chains."""
