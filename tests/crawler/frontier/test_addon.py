@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,15 +47,48 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 class TimedProxy(FaultProxy):
     """The recording proxy, also noting when each upstream answer was in (before it is sent
-    on, so the next request of any worker can only start later)."""
+    on, so the next request of any worker can only start later).
+
+    ``hold_pages`` makes page batches (``generator=allpages``) wait until it is set, so a
+    test can let every worker join before the shared part of the crawl begins (on a loaded
+    machine a worker may otherwise start after the others have finished).
+    """
 
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
         self.spans: list[tuple[float, float]] = []
+        self.hold_pages = threading.Event()
+        self.hold_pages.set()
+
+    def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+                 ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if "generator=allpages" in path:
+            self.hold_pages.wait(timeout=120)
+        return super()._forward(method, path, headers, body)
 
     def _record(self, request: RecordedRequest) -> None:
         self.spans.append((request.time, time.monotonic()))
         super()._record(request)
+
+
+def release_when_joined(proxy: TimedProxy, client: redis.Redis, source: str, workers: int,
+                        timeout: float = 120.0) -> threading.Thread:
+    """Hold the proxy's page batches until ``workers`` workers have joined the crawl."""
+    proxy.hold_pages.clear()
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            joined = max((client.scard(k) for k in client.scan_iter(
+                f"commons:{source}:*:workers")), default=0)
+            if joined >= workers:
+                break
+            time.sleep(0.1)
+        proxy.hold_pages.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 def start_worker(url: str, data: Path, source: str, frontier: str, log: Path,
@@ -119,6 +153,7 @@ def test_three_workers_share_the_crawl(wiki: Wiki, redis_server: RedisServer,
     """Two `commons crawl --frontier` and one `scrapy crawl -s COMMONS_FRONTIER=...`."""
     logs = [tmp_path / f"worker{i}.log" for i in range(3)]
     with TimedProxy(wiki.url) as proxy:
+        release_when_joined(proxy, redis.Redis.from_url(redis_server.url), "shared", 3)
         procs = [start_worker(proxy.url, tmp_path, "shared", redis_server.url, logs[i],
                               via_scrapy=i == 2) for i in range(3)]
         codes = wait_all(procs, logs)
