@@ -1,6 +1,6 @@
 """The anchor index (containment candidates): partitioned anchor files and their join.
 
-Anchors are winnowing fingerprints (:mod:`audit.sign`). Each side writes them into
+Anchors are winnowing fingerprints (:mod:`audit.signing.contract`). Each side writes them into
 :data:`PARTITIONS` Parquet files by the top bits of the hash, so the join runs partition by
 partition: DuckDB then holds one partition's hash table at a time (memory stays flat as
 the index grows) and still spills within a partition beyond its memory limit.

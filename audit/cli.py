@@ -52,7 +52,8 @@ def _split_sources(value: str) -> tuple[str, ...]:
                    "default: start a local one).")
 @click.option("--signer", type=click.Choice(["auto", "reference", "fast"]),
               default="auto", show_default=True,
-              help="Signer: compiled audit.fast when available (auto), or datasketch.")
+              help="Signer: the compiled one (audit.signing.compiled) when available (auto), "
+                   "or datasketch.")
 @click.option("--force", is_flag=True, help="Replace an existing run of this name.")
 @click.option("--keep-work", is_flag=True, help="Keep the stage files in <run>/work/.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")

@@ -60,7 +60,7 @@ class AuditConfig:
         batch_size: documents per read/sign batch.
         memory_limit: DuckDB ``memory_limit`` for the banding join (it spills beyond it).
         duckdb_threads: DuckDB threads (None: DuckDB's default).
-        signer: ``"auto"`` (compiled ``audit.fast`` when importable), ``"reference"``
+        signer: ``"auto"`` (compiled ``audit.signing.compiled`` when importable), ``"reference"``
             (datasketch) or ``"fast"``.
         engine: how the stages are scheduled: ``"local"`` (threads in this process) or
             ``"ray"`` (tasks on a Ray cluster; same results, see :mod:`audit.engine`).
@@ -149,6 +149,11 @@ class AuditConfig:
         """Shared shingles that alone make a containment match."""
         if self.min_shared_shingles is not None:
             return self.min_shared_shingles
+        return self.window_words - self.ngram + 1
+
+    @property
+    def anchor_window(self) -> int:
+        """Shingles per winnowing window: a shared passage of ``window_words`` words is found."""
         return self.window_words - self.ngram + 1
 
     @property

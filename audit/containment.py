@@ -1,7 +1,7 @@
 """Exact and estimated Jaccard and containment of shingle sets.
 
 Exact values compare sets of normalised word shingles, each reduced to its 64-bit
-``xxh64`` hash (:class:`audit.sign.ShingleSets`; a collision needs ~2**32 shingles per
+``xxh64`` hash (:class:`audit.signing.contract.ShingleSets`; a collision needs ~2**32 shingles per
 document to become likely), with compiled merge kernels (:mod:`audit._fastjoin`).
 Estimated containment comes from the MinHash Jaccard and the two set sizes:
 ``C(A in B) = J * (|A| + |B|) / ((1 + J) * |A|)``, clipped to [0, 1].
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audit import _fastjoin
-from audit.sign import ShingleSets
+from audit.signing.contract import ShingleSets
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,13 @@ both engines produce the same files, bit for bit.
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from audit.config import AuditConfig
-from audit.sign import bounded_map, workers
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,6 +52,30 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release what the engine started."""
         ...
+
+
+def workers() -> int:
+    """Threads that run side by side: the CPUs this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` in input order, with at most ``workers + 1`` items submitted and
+    not yet yielded.
+
+    ``fn`` runs in ``workers`` threads; the compiled kernels release the GIL, so signing
+    overlaps reading and writing in the calling thread.
+    """
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[T, Future[R]]] = deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            while len(pending) > workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 class LocalEngine:

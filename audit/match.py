@@ -38,8 +38,9 @@ from audit.containment import (
     pair_overlaps,
 )
 from audit.docs import SignatureFile, TextFile
+from audit.engine import bounded_map, workers
 from audit.index import _mix64
-from audit.sign import ShingleSets, Signer, bounded_map, workers
+from audit.signing.contract import ShingleSets, Signer
 
 MATCH_SCHEMA = pa.schema([
     ("train_row", pa.int64()), ("source_row", pa.int64()),

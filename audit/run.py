@@ -28,7 +28,7 @@ from audit.index import BandWriter, JoinSettings, candidate_join
 from audit.match import DocFiles, PairMatcher
 from audit.outputs import MATCH_COLUMNS, RunFolder
 from audit.readers import resolve_inputs
-from audit.sign import make_signer, signer_name
+from audit.signing.factory import make_signer, signer_name
 from audit.source import SourceSide, prepare_source
 from audit.summary import credit_threads, summary_row
 from audit.training import TRAIN_ANCHORS, TRAIN_TEXTS, read_stage

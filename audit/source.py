@@ -49,17 +49,11 @@ from audit.docs import (
     signature_schema,
     write_signature_parquet,
 )
-from audit.engine import Engine, LocalEngine
+from audit.engine import Engine, LocalEngine, workers
 from audit.exceptions import SignatureCacheError
 from audit.index import BandWriter, band_table
-from audit.sign import (
-    SignedBatch,
-    Signer,
-    anchor_window,
-    shingle_positions,
-    signer_name,
-    workers,
-)
+from audit.signing.contract import SignedBatch, Signer, shingle_positions
+from audit.signing.factory import signer_name
 from commons.fsutil import atomic_write_json, fsync_dir
 from commons.provenance import iso, library_versions, utcnow
 from commons.sql import sql_list, sql_literal
@@ -225,7 +219,7 @@ def _build(config: AuditConfig, signer: Signer, manifest: SnapshotManifest, part
     texts = TextFile(out / TEXTS_NAME).writer()
     raw = SignatureFile(out / DOC_SIGS_RAW, config.num_perm).writer()
     doc_pq = write_signature_parquet(out / DOC_SIGS_NAME, config.num_perm)
-    anchors = AnchorWriter(out / ANCHORS_NAME, anchor_window(config))
+    anchors = AnchorWriter(out / ANCHORS_NAME, config.anchor_window)
     n_bands, n_rows = config.doc_lsh
     bands = BandWriter(out / bands_name(n_bands, n_rows), n_bands, n_rows)
     bar = tqdm(desc=f"sign {manifest.source}", unit="doc", disable=not config.progress)
@@ -376,5 +370,5 @@ def _empty_cache(config: AuditConfig, out: Path) -> None:
     TextFile(out / TEXTS_NAME).writer().close()
     SignatureFile(out / DOC_SIGS_RAW, config.num_perm).writer().close()
     write_signature_parquet(out / DOC_SIGS_NAME, config.num_perm).close()
-    AnchorWriter(out / ANCHORS_NAME, anchor_window(config)).close()
+    AnchorWriter(out / ANCHORS_NAME, config.anchor_window).close()
     BandWriter(out / bands_name(*config.doc_lsh), *config.doc_lsh).close()

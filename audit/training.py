@@ -35,17 +35,11 @@ from tqdm import tqdm
 from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
 from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
-from audit.engine import Engine, LocalEngine
+from audit.engine import Engine, LocalEngine, workers
 from audit.exceptions import CorruptInputError, EmptyTrainingSetError
 from audit.index import BandWriter, band_table
 from audit.readers import InputFile, ParquetTrainingReader, TrainingReader, open_reader
-from audit.sign import (
-    SignedBatch,
-    Signer,
-    anchor_window,
-    shingle_positions,
-    workers,
-)
+from audit.signing.contract import SignedBatch, Signer, shingle_positions
 
 TRAIN_TEXTS = "train_texts.bin"
 TRAIN_ANCHORS = "train_anchors"
@@ -208,7 +202,7 @@ class _Outputs:
         self.texts = TextFile(work / TRAIN_TEXTS).writer()
         self.sigs = SignatureFile(work / "train_signatures.u32", config.num_perm).writer()
         self.bands = BandWriter(work / "train_doc_bands.parquet", bands, rows)
-        self.anchors = AnchorWriter(work / TRAIN_ANCHORS, anchor_window(config))
+        self.anchors = AnchorWriter(work / TRAIN_ANCHORS, config.anchor_window)
 
     def close(self) -> None:
         self.docs.close()

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from audit.containment import pair_overlaps
-from audit.fast import FastSigner
+from audit.signing.compiled import FastSigner
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
     if method.sign is None:
         raise SystemExit(f"{name} runs in its own venv (bench.datatrove_job), not here")
     if method.library == "commons-provenance":
-        from audit.fast import warm_up
+        from audit.kernels import warm_up
 
         warm_up()
     t0 = time.perf_counter()
@@ -56,7 +56,7 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
 
 
 def _audit(args: list[str]) -> dict[str, Any]:
-    from audit.fast import warm_up
+    from audit.kernels import warm_up
     from commons.cli import main
 
     warm_up()
@@ -67,8 +67,8 @@ def _audit(args: list[str]) -> dict[str, Any]:
 
 def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
     from audit.config import AuditConfig
-    from audit.fast import warm_up
-    from audit.sign import make_signer
+    from audit.kernels import warm_up
+    from audit.signing.factory import make_signer
     from audit.source import prepare_source
     from commons.store import DataDir
 
@@ -83,8 +83,8 @@ def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
 
 def _index(sigs_path: str, memory_limit: str, tmp: str) -> dict[str, Any]:
     from audit.config import lsh_params
-    from audit.fast import warm_up
     from audit.index import BandWriter, JoinSettings, band_join, connect
+    from audit.kernels import warm_up
 
     warm_up()  # as in an audit, the kernels are loaded before the index is built
     sigs = np.load(sigs_path)

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import xxhash
 
 from audit.anchors import AnchorWriter
-from audit.fast import FastSigner
 from audit.index import JoinSettings, candidate_join
-from audit.sign import fmix32, shingle_hash, shingle_positions, winnow
+from audit.signing.compiled import FastSigner
+from audit.signing.contract import fmix32, shingle_hash, shingle_positions, winnow
 from commons.normalize import shingles, words
 from tests.audit.fixtures import prose_pools
 

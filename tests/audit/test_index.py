@@ -15,7 +15,7 @@ from datasketch import MinHash, MinHashLSH
 
 from audit.config import lsh_params
 from audit.index import BandWriter, JoinSettings, band_hashes, band_join, connect
-from audit.sign import DatasketchSigner
+from audit.signing.reference import DatasketchSigner
 from tests.audit.fixtures import prose_pools
 
 

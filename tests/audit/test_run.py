@@ -10,7 +10,7 @@ import pytest
 from audit.exceptions import RunExistsError
 from audit.outputs import MATCH_COLUMNS
 from audit.run import AuditResult, run_audit
-from audit.sign import DatasketchSigner
+from audit.signing.reference import DatasketchSigner
 from commons.api import catalog
 from commons.exceptions import NoCompleteSnapshotError
 from tests.audit.conftest import config_for

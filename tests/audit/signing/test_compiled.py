@@ -1,6 +1,7 @@
-"""The compiled path (audit.fast) equals the pure-Python reference bit for bit.
+"""The compiled path (audit.signing.compiled) equals the pure-Python reference bit for bit.
 
-References: ``datasketch.MinHash`` (affine32) through :class:`audit.sign.DatasketchSigner`,
+References: ``datasketch.MinHash`` (affine32) through
+:class:`audit.signing.reference.DatasketchSigner`,
 ``commons.normalize.normalize``, ``xxhash`` and the numpy band keys of ``audit.index``.
 """
 
@@ -19,11 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import _fastjoin
-from audit._fastkernels import xxh64
-from audit.fast import FastSigner, fast_normalize
 from audit.index import band_hashes, band_keys
 from audit.run import AuditResult, run_audit
-from audit.sign import DatasketchSigner, ShingleSets, anchors_of
+from audit.signing._kernels import xxh64
+from audit.signing.compiled import FastSigner, fast_normalize
+from audit.signing.contract import ShingleSets, anchors_of
+from audit.signing.reference import DatasketchSigner
 from audit.training import _rows_batch
 from commons.normalize import normalize, shingles
 from commons.store import DataDir
@@ -182,7 +184,7 @@ def test_fast_engine_audit_equals_the_reference_audit(world: World, audited: Aud
     data = DataDir(tmp_path / "data")
     shutil.copytree(world.data.snapshots, data.snapshots)  # no shared signature cache
     fast = run_audit(config_for(world, "base", signer="fast"), data)
-    assert fast.meta["signer"] == "audit.fast.FastSigner"
+    assert fast.meta["signer"] == "audit.signing.compiled.FastSigner"
     assert fast.summary == audited.summary
     cols = ["train_id", "doc_id", "match_kind", "found_by", "est_jaccard", "exact_jaccard",
             "containment_train_in_source", "containment_source_in_train", "shared_shingles"]

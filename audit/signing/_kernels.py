@@ -1,5 +1,5 @@
-"""Numba kernels behind :mod:`audit.fast`: normalise, shingle, xxh32 and affine32 MinHash,
-winnowing anchors (xxh64) and exact shingle sets.
+"""Numba kernels behind :mod:`audit.signing.compiled`: normalise, shingle, xxh32 and
+affine32 MinHash, winnowing anchors (xxh64) and exact shingle sets.
 
 One module on purpose, though long: numba's on-disk cache is invalidated per source file,
 so a kernel that inlined a helper from another module could keep running a stale copy.

@@ -1,15 +1,16 @@
 """Fast MinHash signatures, bit-identical to ``datasketch.MinHash`` (scheme ``affine32``).
 
-The contract (see :mod:`audit.sign`): text normalised by :func:`commons.normalize.normalize`,
-word n-gram shingles as in :func:`commons.normalize.shingles`, each shingle hashed with
+The contract (see :mod:`audit.signing.contract`): text normalised by
+:func:`commons.normalize.normalize`, word n-gram shingles as in
+:func:`commons.normalize.shingles`, each shingle hashed with
 ``xxhash.xxh32_intdigest(shingle.encode("utf-8"))``, and ``datasketch.MinHash(num_perm,
 seed=seed, scheme="affine32", hashfunc=...)`` updated with every shingle. A text with no
 shingle gets datasketch's empty row (every value ``2**32 - 1``). The same pass counts words
 and shingles and picks the winnowing anchors; exact shingle sets are xxh64 hashes.
 
 ASCII documents are normalised, shingled, hashed and permuted inside one numba kernel.
-In other documents only the non-ASCII "islands" (see :mod:`audit._fastkernels`) go through
-Python's ``unicodedata``; the kernels do the rest from the UTF-8 bytes. Kernels release the
+In other documents only the non-ASCII "islands" (see :mod:`audit.signing._kernels`) go
+through Python's ``unicodedata``; the kernels do the rest from the UTF-8 bytes. Kernels release the
 GIL, so threads can sign batches side by side.
 
 >>> signer = FastSigner(num_perm=16)
@@ -31,11 +32,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasketch import MinHash
 
-from audit import _fastjoin
-from audit import _fastkernels as kernels
-from audit.sign import EMPTY_VALUE, ShingleSets, SignedBatch
+from audit.signing import _kernels as kernels
+from audit.signing.contract import ShingleSets, SignedBatch
 
-__all__ = ["EMPTY_VALUE", "FastSigner", "fast_normalize", "warm_up", "word_char_table"]
+__all__ = ["FastSigner", "fast_normalize", "string_parts", "word_char_table"]
 
 _BATCH_ROWS = 8192
 
@@ -165,8 +165,13 @@ class FastSigner:
         }
 
     def warm_up(self) -> None:
-        """Compile or load every kernel now rather than on the first real batch."""
-        warm_up(self)
+        """Compile (or load from numba's on-disk cache) every signing kernel now, rather than
+        on the first real batch."""
+        texts = pa.array(["warm up the kernels now", "warm úp", None], pa.large_string())
+        self.sign_batch(texts)
+        self.sign(["warm up"])
+        self.shingle_sets(texts)
+        fast_normalize(["warm up"])
 
     def sign(self, texts: Sequence[str | None]) -> np.ndarray:
         """Signatures of ``texts``: ``uint32[len(texts), num_perm]``; non-strings sign as empty."""
@@ -265,22 +270,3 @@ def fast_normalize(texts: Sequence[str | None]) -> list[str]:
         for s, e in zip(text_offsets[:-1], text_offsets[1:], strict=True)
     ]
 
-
-def warm_up(signer: FastSigner | None = None) -> None:
-    """Compile (or load from the on-disk cache) every kernel the audit uses."""
-    signer = signer or FastSigner(num_perm=8)
-    texts = pa.array(["warm up the kernels now", "warm úp", None], pa.large_string())
-    batch = signer.sign_batch(texts)
-    signer.sign(["warm up"])
-    sets = signer.shingle_sets(texts)
-    rows = np.zeros(1, dtype=np.int64)
-    _fastjoin.pair_shared(sets.flat, sets.seg, rows, sets.flat, sets.seg, rows)
-    _fastjoin.covered(sets.flat, sets.seg, rows, sets.flat, sets.seg, rows,
-                      np.array([0, 1], dtype=np.int64))
-    keys = np.empty((len(texts), 2), dtype=np.uint64)
-    _fastjoin.band_keys(batch.signatures, 2, 4, keys)
-    fast_normalize(["warm up"])
-
-
-if __name__ == "__main__":
-    warm_up()
