@@ -71,8 +71,8 @@ def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_col
     audit_runs, audit_matches and audit_summary views.
     """
     from audit.config import AuditConfig
+    from audit.estimate.summary import TABLE_COLUMNS, table_rows
     from audit.run import run_audit
-    from audit.summary import TABLE_COLUMNS, table_rows
     from commons.store import DataDir
     from commons.tables import format_table
 

@@ -51,7 +51,7 @@ class AuditConfig:
             is checked on the shingle sets and only true matches are kept).
         window_words: words per winnowing window of the containment index: a text of at
             least this many words inside another, or a passage of twice as many shared by two
-            long texts, is always a candidate (see :mod:`audit.anchors`).
+            long texts, is always a candidate (see :mod:`audit.index.anchors`).
         containment_threshold: containment (either direction) that makes a containment match.
         min_shared_shingles: shared shingles that make a containment match regardless of
             the ratios (None: ``window_words - ngram + 1``, one window's worth).

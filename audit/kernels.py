@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from audit.containment import covered_fractions, pair_overlaps
-from audit.index import band_keys, band_table
+from audit.index.bands import band_keys, band_table
+from audit.match.overlap import covered_fractions, pair_overlaps
 from audit.signing.compiled import FastSigner
 
 

@@ -8,7 +8,6 @@ is the signer's share of it (summed over its threads).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,21 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.config import AuditConfig
-from audit.docs import SignatureFile, TextFile, open_doc_table
 from audit.engine import Engine, make_engine
-from audit.index import BandWriter, JoinSettings, candidate_join
-from audit.match import DocFiles, PairMatcher
+from audit.estimate.summary import credit_threads, summary_row
+from audit.files import SignatureFile, TextFile, open_doc_table
+from audit.index.join import JoinSettings, candidate_join
+from audit.match.matcher import DocFiles, PairMatcher
 from audit.outputs import MATCH_COLUMNS, RunFolder
 from audit.readers import resolve_inputs
 from audit.signing.factory import make_signer, signer_name
 from audit.source import SourceSide, prepare_source
-from audit.summary import credit_threads, summary_row
 from audit.training import TRAIN_ANCHORS, TRAIN_TEXTS, read_stage
 from audit.views import MATCH_TYPES, arrow_schema
 from commons.provenance import file_fingerprint
@@ -147,33 +145,11 @@ def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path,
     """Join the source's band table and anchors with the training side's."""
     return candidate_join(
         join,
-        (work / "train_doc_bands.parquet", source_bands(config, side)),
+        (work / "train_doc_bands.parquet", side.band_table(config)),
         (work / TRAIN_ANCHORS, side.anchors_path),
         sdir / "candidates.parquet",
         engine,
     )
-
-
-def source_bands(config: AuditConfig, side: SourceSide) -> Path:
-    """The source's band table for this audit's layout: cached, else built into the cache."""
-    bands, rows = config.doc_lsh
-    path = side.bands_path(bands, rows)
-    if path.exists():
-        return path
-    sizes = open_doc_table(side.docs_path).column("n_shingles").to_numpy()
-    sigs = side.doc_signatures(config.num_perm)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    writer = BandWriter(tmp, bands, rows)
-    try:
-        step = 100_000
-        for lo in range(0, len(sizes), step):
-            live = np.flatnonzero(sizes[lo : lo + step] > 0)
-            writer.add(live.astype(np.int64) + lo, sigs.read(lo, lo + step)[live])
-        writer.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,

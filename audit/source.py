@@ -38,9 +38,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
-from audit.docs import (
+from audit.engine import Engine, LocalEngine, workers
+from audit.exceptions import SignatureCacheError
+from audit.files import (
     SOURCE_DOC_SCHEMA,
     DocTableWriter,
     SignatureFile,
@@ -49,9 +50,8 @@ from audit.docs import (
     signature_schema,
     write_signature_parquet,
 )
-from audit.engine import Engine, LocalEngine, workers
-from audit.exceptions import SignatureCacheError
-from audit.index import BandWriter, band_table
+from audit.index.anchors import AnchorWriter
+from audit.index.bands import BandWriter, band_table, band_table_file
 from audit.signing.contract import SignedBatch, Signer, shingle_positions
 from audit.signing.factory import signer_name
 from commons.fsutil import atomic_write_json, fsync_dir
@@ -116,6 +116,12 @@ class SourceSide:
     def bands_path(self, bands: int, rows: int) -> Path:
         """The LSH band table of the documents for a (bands, rows) layout."""
         return self.cache_dir / bands_name(bands, rows)
+
+    def band_table(self, config: AuditConfig) -> Path:
+        """The band table for ``config``'s layout: cached, else built into the cache."""
+        bands, rows = config.doc_lsh
+        return band_table_file(self.bands_path(bands, rows), self.docs_path,
+                               self.doc_signatures(config.num_perm), bands, rows)
 
     @property
     def anchors_path(self) -> Path:

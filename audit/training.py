@@ -32,12 +32,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from audit.anchors import AnchorWriter
 from audit.config import AuditConfig
-from audit.docs import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
 from audit.engine import Engine, LocalEngine, workers
 from audit.exceptions import CorruptInputError, EmptyTrainingSetError
-from audit.index import BandWriter, band_table
+from audit.files import TRAIN_DOC_SCHEMA, DocTableWriter, SignatureFile, TextFile
+from audit.index.anchors import AnchorWriter
+from audit.index.bands import BandWriter, band_table
 from audit.readers import InputFile, ParquetTrainingReader, TrainingReader, open_reader
 from audit.signing.contract import SignedBatch, Signer, shingle_positions
 

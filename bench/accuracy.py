@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from audit.containment import pair_overlaps
+from audit.match.overlap import pair_overlaps
 from audit.signing.compiled import FastSigner
 
 

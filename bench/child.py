@@ -83,7 +83,8 @@ def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
 
 def _index(sigs_path: str, memory_limit: str, tmp: str) -> dict[str, Any]:
     from audit.config import lsh_params
-    from audit.index import BandWriter, JoinSettings, band_join, connect
+    from audit.index.bands import BandWriter
+    from audit.index.join import JoinSettings, band_join, connect
     from audit.kernels import warm_up
 
     warm_up()  # as in an audit, the kernels are loaded before the index is built

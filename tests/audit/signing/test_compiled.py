@@ -1,8 +1,8 @@
 """The compiled path (audit.signing.compiled) equals the pure-Python reference bit for bit.
 
 References: ``datasketch.MinHash`` (affine32) through
-:class:`audit.signing.reference.DatasketchSigner`,
-``commons.normalize.normalize``, ``xxhash`` and the numpy band keys of ``audit.index``.
+:class:`audit.signing.reference.DatasketchSigner`, ``commons.normalize.normalize`` and
+``xxhash``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit import _fastjoin
-from audit.index import band_hashes, band_keys
 from audit.run import AuditResult, run_audit
 from audit.signing._kernels import xxh64
 from audit.signing.compiled import FastSigner, fast_normalize
@@ -147,35 +145,6 @@ def test_a_shared_run_of_window_shingles_always_shares_an_anchor(
     batch = FAST.sign_batch(pa.array([a, b]))
     assert set(batch.anchors[batch.anchor_rows == 0].tolist()) & set(
         batch.anchors[batch.anchor_rows == 1].tolist())
-
-
-def test_band_key_kernel_equals_numpy_reference() -> None:
-    rng = np.random.default_rng(2)
-    sig = rng.integers(0, 2**32, size=(300, 128), dtype=np.uint64).astype(np.uint32)
-    for bands, rows in ((9, 13), (25, 5), (5, 25)):
-        assert np.array_equal(band_keys(sig, bands, rows), band_hashes(sig, bands, rows))
-
-
-def test_set_overlap_kernels_equal_numpy() -> None:
-    rng = np.random.default_rng(4)
-    sets = [np.unique(rng.integers(0, 60, size=rng.integers(0, 40)).astype(np.uint64))
-            for _ in range(30)]
-    seg = np.zeros((30, 2), dtype=np.int64)
-    seg[:, 1] = [len(s) for s in sets]
-    seg[1:, 0] = np.cumsum(seg[:-1, 1])
-    flat = np.concatenate(sets)
-    a = rng.integers(0, 30, 200)
-    b = rng.integers(0, 30, 200)
-    shared = _fastjoin.pair_shared(flat, seg, a, flat, seg, b)
-    want = [len(np.intersect1d(sets[i], sets[j])) for i, j in zip(a, b, strict=True)]
-    assert shared.tolist() == want
-    groups = np.array([0, 3, 3, 10], dtype=np.int64)
-    cover = _fastjoin.covered(flat, seg, a[:3], flat, seg, b[:10], groups)
-    for g in range(3):
-        others = [sets[j] for j in b[groups[g] : groups[g + 1]]]
-        hit = np.isin(sets[a[g]], np.concatenate(others)) if others else np.zeros(0, bool)
-        want = float(hit.mean()) if len(sets[a[g]]) and others else 0.0
-        assert cover[g] == pytest.approx(want)
 
 
 def test_fast_engine_audit_equals_the_reference_audit(world: World, audited: AuditResult,

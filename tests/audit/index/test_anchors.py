@@ -1,6 +1,6 @@
 """The anchor index (containment candidates) finds shared passages and ignores common phrases.
 
-Real-prose documents on both sides, joined by the real DuckDB join of audit.index.
+Real-prose documents on both sides, joined by the real DuckDB join of audit.index.join.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from audit.anchors import AnchorWriter
-from audit.index import JoinSettings, candidate_join
+from audit.index.anchors import AnchorWriter
+from audit.index.bands import BandWriter
+from audit.index.join import JoinSettings, candidate_join
 from audit.signing.compiled import FastSigner
 from audit.signing.contract import fmix32, shingle_hash, shingle_positions, winnow
 from commons.normalize import shingles, words
@@ -39,8 +40,6 @@ def _prose(pool: list[str], n_words: int, rng: random.Random) -> list[str]:
 
 
 def _empty_bands(path: Path) -> Path:
-    from audit.index import BandWriter
-
     BandWriter(path, 9, 13).close()
     return path
 

@@ -14,7 +14,8 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from audit.config import lsh_params
-from audit.index import BandWriter, JoinSettings, band_hashes, band_join, connect
+from audit.index.bands import BandWriter
+from audit.index.join import JoinSettings, band_join, connect
 from audit.signing.reference import DatasketchSigner
 from tests.audit.fixtures import prose_pools
 
@@ -106,16 +107,3 @@ def test_band_join_spills_with_memory_limit_below_the_index(tmp_path: Path) -> N
     # each training row shares band 0 with every source row of its base: about n / 3000
     assert count > 20_000 * (n / 3000) * 0.9
     assert peak[0] > 0, "DuckDB did not spill to temp_directory"
-
-
-def test_band_hash_is_deterministic_and_band_local() -> None:
-    rng = np.random.default_rng(1)
-    sig = rng.integers(0, 2**32, size=(50, 128), dtype=np.uint64).astype(np.uint32)
-    h1 = band_hashes(sig, 9, 13)
-    assert (h1 == band_hashes(sig.copy(), 9, 13)).all()
-    other = sig.copy()
-    other[:, 13:26] ^= 1  # change only band 1
-    h2 = band_hashes(other, 9, 13)
-    assert (h1[:, 0] == h2[:, 0]).all() and (h1[:, 1] != h2[:, 1]).all()
-    assert (h1[:, 2:] == h2[:, 2:]).all()
-    assert len(np.unique(h1)) == h1.size

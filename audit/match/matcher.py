@@ -3,7 +3,7 @@
 For every candidate ``(training doc, source doc)`` pair:
 
 * ``est_jaccard`` is the MinHash estimate; estimated containments follow from it and the
-  shingle-set sizes (:func:`audit.containment.estimated_containment`).
+  shingle-set sizes (:func:`audit.match.overlap.estimated_containment`).
 * Exact values (from the shingle sets, hashed by compiled kernels) are computed for every
   candidate: containment is decided on them, a seeded random subsample of about
   ``calibration_pairs`` pairs calibrates the MinHash decision against them, and
@@ -31,15 +31,15 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from audit.config import AuditConfig
-from audit.containment import (
+from audit.engine import bounded_map, workers
+from audit.files import SignatureFile, TextFile
+from audit.index.bands import mix64
+from audit.match.overlap import (
     covered_fractions,
     estimated_containment,
     estimated_jaccard,
     pair_overlaps,
 )
-from audit.docs import SignatureFile, TextFile
-from audit.engine import bounded_map, workers
-from audit.index import _mix64
 from audit.signing.contract import ShingleSets, Signer
 
 MATCH_SCHEMA = pa.schema([
@@ -132,8 +132,8 @@ def _calibration_mask(tr: np.ndarray, sr: np.ndarray, seed: int, rate: float) ->
     if rate >= 1.0:
         return np.ones(len(tr), dtype=bool)
     with np.errstate(over="ignore"):
-        h = _mix64(tr.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-                   ^ _mix64(sr.astype(np.uint64) + np.uint64(seed)))
+        h = mix64(tr.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                  ^ mix64(sr.astype(np.uint64) + np.uint64(seed)))
     return h < np.uint64(int(rate * 2.0**64))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from audit.estimate import Interval, proportion_ci, ratio_ci
+from audit.estimate.intervals import Interval, proportion_ci, ratio_ci
 from audit.run import AuditResult, run_audit
 from audit.training import _sample_positions
 from tests.audit.conftest import config_for

@@ -2,7 +2,7 @@
 
 Exact values compare sets of normalised word shingles, each reduced to its 64-bit
 ``xxh64`` hash (:class:`audit.signing.contract.ShingleSets`; a collision needs ~2**32 shingles per
-document to become likely), with compiled merge kernels (:mod:`audit._fastjoin`).
+document to become likely), with compiled merge kernels (:mod:`audit.match._kernels`).
 Estimated containment comes from the MinHash Jaccard and the two set sizes:
 ``C(A in B) = J * (|A| + |B|) / ((1 + J) * |A|)``, clipped to [0, 1].
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit import _fastjoin
+from audit.match import _kernels
 from audit.signing.contract import ShingleSets
 
 
@@ -42,7 +42,7 @@ def pair_overlaps(a: ShingleSets, rows_a: np.ndarray, b: ShingleSets,
     """
     rows_a = np.ascontiguousarray(rows_a, dtype=np.int64)
     rows_b = np.ascontiguousarray(rows_b, dtype=np.int64)
-    shared = _fastjoin.pair_shared(a.flat, a.seg, rows_a, b.flat, b.seg, rows_b)
+    shared = _kernels.pair_shared(a.flat, a.seg, rows_a, b.flat, b.seg, rows_b)
     na = a.seg[rows_a, 1]
     nb = b.seg[rows_b, 1]
     s = shared.astype(np.float64)
@@ -54,7 +54,7 @@ def pair_overlaps(a: ShingleSets, rows_a: np.ndarray, b: ShingleSets,
 def covered_fractions(a: ShingleSets, rows_a: np.ndarray, b: ShingleSets, rows_b: np.ndarray,
                       groups: np.ndarray) -> np.ndarray:
     """Share of set ``a[rows_a[g]]`` found in the union of ``b[rows_b[groups[g]:groups[g+1]]]``."""
-    return _fastjoin.covered(a.flat, a.seg, np.ascontiguousarray(rows_a, dtype=np.int64),
+    return _kernels.covered(a.flat, a.seg, np.ascontiguousarray(rows_a, dtype=np.int64),
                              b.flat, b.seg, np.ascontiguousarray(rows_b, dtype=np.int64),
                              np.ascontiguousarray(groups, dtype=np.int64))
 

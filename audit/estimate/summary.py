@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 
 from audit.config import AuditConfig
-from audit.estimate import Interval, proportion_ci, ratio_ci
-from audit.match import MatchTally
+from audit.estimate.intervals import Interval, proportion_ci, ratio_ci
+from audit.match.matcher import MatchTally
 from audit.training import ReadStats
 
 #: Columns shown by the CLI after an audit.
