@@ -1,4 +1,5 @@
-"""Document tables, texts and signatures on disk.
+"""A signed side's files on disk: its document table, texts, signatures, band table and
+anchors (:class:`SideFiles`).
 
 Both sides of an audit keep per-document facts (ids, counts, provenance) as a small Arrow
 IPC *file*, memory-mapped by later stages, and the texts and signatures as flat files read
@@ -11,7 +12,7 @@ would count most of it as resident.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,27 +44,37 @@ SOURCE_DOC_SCHEMA = pa.schema(
 )
 
 
-def signature_schema(num_perm: int, with_start: bool = False) -> pa.Schema:
-    """``(row[, start], signature)`` with a fixed-size list of ``num_perm`` uint32."""
-    fields = [("row", pa.int64())]
-    if with_start:
-        fields.append(("start", pa.int32()))
-    fields.append(("signature", pa.list_(pa.uint32(), num_perm)))
-    return pa.schema(fields)
+@dataclass(frozen=True)
+class SideFiles:
+    """Where one side's signed documents are: a run's ``work/`` folder (training side) or a
+    snapshot's signature cache folder (source side).
+
+    Attributes:
+        docs: the doc table (Arrow IPC file: row, ids, counts, provenance).
+        texts: the texts (:class:`TextFile`).
+        signatures: raw ``uint32[n, num_perm]`` signatures (:class:`SignatureFile`).
+        bands: the LSH band table (:mod:`audit.index.bands`).
+        anchors: the folder of anchor partitions (:mod:`audit.index.anchors`).
+        signature_parquet: the signatures as Parquet too (``row``, ``signature``), or None.
+    """
+
+    docs: Path
+    texts: Path
+    signatures: Path
+    bands: Path
+    anchors: Path
+    signature_parquet: Path | None = None
+
+
+def signature_schema(num_perm: int) -> pa.Schema:
+    """``(row, signature)`` with a fixed-size list of ``num_perm`` uint32."""
+    return pa.schema([("row", pa.int64()), ("signature", pa.list_(pa.uint32(), num_perm))])
 
 
 def signature_array(signatures: np.ndarray) -> pa.FixedSizeListArray:
     """``(n, num_perm)`` uint32 -> Arrow fixed-size lists."""
     flat = pa.array(np.ascontiguousarray(signatures).reshape(-1), type=pa.uint32())
     return pa.FixedSizeListArray.from_arrays(flat, signatures.shape[1])
-
-
-def signatures_of(column: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
-    """Arrow fixed-size lists -> ``(n, num_perm)`` uint32."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    values = column.flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=np.uint32).reshape(-1, num_perm)
 
 
 class DocTableWriter:
@@ -91,15 +102,6 @@ def open_doc_table(path: Path) -> pa.Table:
     return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
 
 
-def iter_doc_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of at most ``batch_size`` rows, memory-mapped."""
-    reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-    for i in range(reader.num_record_batches):
-        rb = reader.get_batch(i)
-        for off in range(0, rb.num_rows, batch_size):
-            yield rb.slice(off, batch_size)
-
-
 def _runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first row, length) of each run of consecutive values in sorted distinct ``rows``."""
     cuts = np.flatnonzero(np.diff(rows) != 1) + 1
@@ -121,13 +123,6 @@ class SignatureFile:
     def __len__(self) -> int:
         size = self.path.stat().st_size if self.path.exists() else 0
         return size // (4 * self.num_perm)
-
-    def open(self) -> np.ndarray:
-        """All signatures, memory-mapped (for small files and tests)."""
-        n = len(self)
-        if n == 0:
-            return np.zeros((0, self.num_perm), dtype=np.uint32)
-        return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(n, self.num_perm))
 
     def read(self, lo: int, hi: int) -> np.ndarray:
         """Rows ``lo`` to ``hi`` (exclusive), read into memory."""
@@ -223,10 +218,9 @@ class _RawAppender:
         self._fh.close()
 
 
-def write_signature_parquet(path: Path, num_perm: int,
-                            with_start: bool = False) -> pq.ParquetWriter:
+def write_signature_parquet(path: Path, num_perm: int) -> pq.ParquetWriter:
     """A Parquet writer for :func:`signature_schema` tables (uncompressed: MinHash values are
     random, so compressing them costs time and saves nothing)."""
-    return pq.ParquetWriter(path, signature_schema(num_perm, with_start), compression="none",
+    return pq.ParquetWriter(path, signature_schema(num_perm), compression="none",
                             use_dictionary=False, write_statistics=False)
 

@@ -22,14 +22,13 @@ import pyarrow.parquet as pq
 from audit.config import AuditConfig
 from audit.engine import Engine, make_engine
 from audit.estimate.summary import credit_threads, summary_row
-from audit.files import SignatureFile, TextFile, open_doc_table
 from audit.index.join import JoinSettings, candidate_join
 from audit.match.matcher import DocFiles, PairMatcher
 from audit.outputs import MATCH_COLUMNS, RunFolder
-from audit.readers import resolve_inputs
+from audit.read.inputs import resolve_inputs
+from audit.sign.source import SourceSide, prepare_source
+from audit.sign.training import sign_training
 from audit.signing.factory import make_signer, signer_name
-from audit.source import SourceSide, prepare_source
-from audit.training import TRAIN_ANCHORS, TRAIN_TEXTS, read_stage
 from audit.views import MATCH_TYPES, arrow_schema
 from commons.provenance import file_fingerprint
 from commons.store import DataDir
@@ -98,13 +97,12 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
                 "cache_hit": side.cache_hit,
                 "counts": side.counts})
     with _timed(run, "read"):
-        read, signed = read_stage(config, files, work, signer, engine)
-        run.meta["read"] = read.to_dict()
-        run.meta["sign"] = signed.__dict__
-    run.meta["timings"]["sign"] = signed.seconds
-    train_docs = open_doc_table(work / "train_docs.arrow")
-    train = DocFiles(train_docs, TextFile(work / TRAIN_TEXTS),
-                     SignatureFile(work / "train_signatures.u32", config.num_perm))
+        training = sign_training(config, files, work, signer, engine)
+        run.meta["read"] = training.read.to_dict()
+        run.meta["sign"] = training.sign.__dict__
+    run.meta["timings"]["sign"] = training.sign.seconds
+    train = DocFiles.open(training.files, config.num_perm)
+    train_docs = train.docs
     join = JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads)
     summaries: list[dict[str, Any]] = []
     match_tables: list[pa.Table] = []
@@ -112,16 +110,19 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
         sdir = work / f"source={side.name}"
         sdir.mkdir()
         with _timed(run, f"index:{side.name}"):
-            n_cand = _index(config, side, sdir, work, join, engine)
-        source_docs = open_doc_table(side.docs_path)
+            n_cand = candidate_join(
+                join, (training.files.bands, side.band_table(config)),
+                (training.files.anchors, side.files(config).anchors),
+                sdir / "candidates.parquet", engine)
+        source = DocFiles.open(side.files(config), config.num_perm)
+        source_docs = source.docs
         with _timed(run, f"match:{side.name}"):
-            source = DocFiles(source_docs, side.texts, side.doc_signatures(config.num_perm))
             matcher = PairMatcher(config, train, source, signer)
             tally = matcher.run(sdir / "candidates.parquet", n_cand, sdir / "matches.parquet")
         with _timed(run, f"estimate:{side.name}"):
             credited = credit_threads(source_docs, tally, config.containment_threshold)
             row = summary_row(config, side.name, side.snapshot_id, side.license, train_docs,
-                              source_docs, tally, read)
+                              source_docs, tally, training.read)
             summaries.append(row)
             run.meta["calibration"][side.name] = {**tally.calibration.to_dict(),
                                                   "posts_credited_by_thread": credited}
@@ -138,18 +139,6 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
         run.meta["summary"] = summaries
     run.complete()
     return AuditResult(run.dir, "complete", summaries, matches.num_rows, run.meta)
-
-
-def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path,
-           join: JoinSettings, engine: Engine) -> int:
-    """Join the source's band table and anchors with the training side's."""
-    return candidate_join(
-        join,
-        (work / "train_doc_bands.parquet", side.band_table(config)),
-        (work / TRAIN_ANCHORS, side.anchors_path),
-        sdir / "candidates.parquet",
-        engine,
-    )
 
 
 def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,

@@ -68,8 +68,8 @@ def _audit(args: list[str]) -> dict[str, Any]:
 def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
     from audit.config import AuditConfig
     from audit.kernels import warm_up
+    from audit.sign.source import prepare_source
     from audit.signing.factory import make_signer
-    from audit.source import prepare_source
     from commons.store import DataDir
 
     warm_up()

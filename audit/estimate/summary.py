@@ -11,7 +11,7 @@ import pyarrow as pa
 from audit.config import AuditConfig
 from audit.estimate.intervals import Interval, proportion_ci, ratio_ci
 from audit.match.matcher import MatchTally
-from audit.training import ReadStats
+from audit.read.training import ReadStats
 
 #: Columns shown by the CLI after an audit.
 TABLE_COLUMNS = (

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from audit.config import AuditConfig
 from audit.engine import bounded_map, workers
-from audit.files import SignatureFile, TextFile
+from audit.files import SideFiles, SignatureFile, TextFile, open_doc_table
 from audit.index.bands import mix64
 from audit.match.overlap import (
     covered_fractions,
@@ -92,6 +92,12 @@ class DocFiles:
     docs: pa.Table
     texts: TextFile
     signatures: SignatureFile
+
+    @classmethod
+    def open(cls, files: SideFiles, num_perm: int) -> DocFiles:
+        """A signed side's doc table (memory-mapped), texts and signatures."""
+        return cls(open_doc_table(files.docs), TextFile(files.texts),
+                   SignatureFile(files.signatures, num_perm))
 
 
 @dataclass

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.estimate.intervals import Interval, proportion_ci, ratio_ci
+from audit.read.training import sample_positions
 from audit.run import AuditResult, run_audit
-from audit.training import _sample_positions
 from tests.audit.conftest import config_for
 from tests.audit.fixtures import World
 
@@ -35,7 +35,7 @@ def _coverage(flags: np.ndarray, n: int, truth: float,
     population = len(flags)
     covered = 0
     for seed in range(SEEDS):
-        idx = _sample_positions(population, n, seed)
+        idx = sample_positions(population, n, seed)
         covered += interval(int(flags[idx].sum()), n, population).contains(truth)
     return covered / SEEDS
 
@@ -91,7 +91,7 @@ def test_word_share_intervals_cover_the_truth(world: World) -> None:
     def coverage(shift: float) -> float:
         covered = 0
         for seed in range(SEEDS):
-            idx = _sample_positions(population, 400, seed)
+            idx = sample_positions(population, 400, seed)
             iv = ratio_ci(overlap[idx], words[idx], 0.95, population)
             covered += (iv.low + shift) <= truth <= (iv.high + shift)
         return covered / SEEDS
@@ -108,7 +108,7 @@ def test_sampled_audit_reports_exactly_the_simulated_interval(
     result = run_audit(config_for(world, f"sample-{seed}", sample=SAMPLE, sample_seed=seed,
                                   sources=("wiki",)), world.data)
     row = result.summary[0]
-    idx = _sample_positions(len(flags), SAMPLE, seed)
+    idx = sample_positions(len(flags), SAMPLE, seed)
     expected = proportion_ci(int(flags[idx].sum()), SAMPLE, 0.95, len(flags))
     assert row["train_docs_matched"] == int(flags[idx].sum())
     assert (row["train_doc_share"], row["train_doc_share_low"], row["train_doc_share_high"]) \

@@ -19,12 +19,12 @@ import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audit.read.readers import TrainingBatch
 from audit.run import AuditResult, run_audit
 from audit.signing._kernels import xxh64
 from audit.signing.compiled import FastSigner, fast_normalize
 from audit.signing.contract import ShingleSets, anchors_of
 from audit.signing.reference import DatasketchSigner
-from audit.training import _rows_batch
 from commons.normalize import normalize, shingles
 from commons.store import DataDir
 from tests.audit.conftest import config_for
@@ -168,7 +168,7 @@ def test_fast_engine_audit_equals_the_reference_audit(world: World, audited: Aud
 def test_json_strings_with_lone_surrogates_sign_as_the_reference() -> None:
     """JSON Lines may carry "\\ud800"; Arrow cannot, so the read pass replaces it (U+FFFD)."""
     texts = ["alpha beta \ud800 gamma delta epsilon zeta", "a\udfffb c d e f g h", None, 7]
-    batch = _rows_batch(["x", "y", "z", "w"], texts)
+    batch = TrainingBatch.from_values(["x", "y", "z", "w"], texts)
     assert batch.non_strings == 1 and batch.texts.null_count == 2
     assert np.array_equal(FastSigner().sign_batch(batch.texts).signatures,
                           DatasketchSigner().sign([t if isinstance(t, str) else None

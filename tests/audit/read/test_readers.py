@@ -1,4 +1,5 @@
-"""Training-set readers: every supported format, streaming batches, and bad input."""
+"""Training-set readers (the ones the audit reads with): every supported format, streaming
+Arrow batches, input expansion, and bad input."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from audit.exceptions import (
     MissingColumnError,
     UnsupportedInputError,
 )
-from audit.readers import open_reader, resolve_inputs
+from audit.read.inputs import resolve_inputs
+from audit.read.readers import open_reader
 
 ROWS = [{"id": f"r{i}", "text": f"document number {i} " * 3, "lang": "en"} for i in range(25)]
 
@@ -29,8 +31,8 @@ def _read_all(patterns: list[str], text: str = "text", id_col: str | None = None
     sizes: list[int] = []
     for f in resolve_inputs(patterns):
         for b in open_reader(f, text, id_col).batches(batch):
-            ids += b.ids
-            texts += b.texts
+            ids += b.ids.to_pylist()
+            texts += b.texts.to_pylist()
             sizes.append(len(b.texts))
     return ids, texts, sizes
 

@@ -1,12 +1,14 @@
-"""Training-set readers: Parquet, JSON Lines (plain, .gz, .zst) and save_to_disk Arrow.
+"""Training-file readers, one per format: Parquet, JSON Lines (plain, .gz, .zst) and
+``save_to_disk`` Arrow.
 
-Every reader streams bounded batches of ``(ids, texts)``; texts are passed through as read
-(None, non-strings and empty strings are counted later, never fatal here).
+Every reader streams bounded :class:`TrainingBatch` es of Arrow arrays. Parquet and Arrow
+columns are passed on as read, without per-row Python objects; JSON Lines values become
+Arrow arrays batch by batch. Texts are never judged here: None, non-strings and empty
+strings are counted later and are never fatal.
 """
 
 from __future__ import annotations
 
-import glob as globlib
 import gzip
 import io
 import json
@@ -15,34 +17,94 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audit.exceptions import (
-    CorruptInputError,
-    InputNotFoundError,
-    MissingColumnError,
-    UnsupportedInputError,
-)
+from audit.exceptions import CorruptInputError, MissingColumnError
+from audit.read.inputs import InputFile
 
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
 DEFAULT_ID_COLUMN = "id"
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """One training file and its format (``parquet``, ``jsonl`` or ``arrow``)."""
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
-    path: Path
-    format: str
+
+def _without_surrogates(text: str | None) -> str | None:
+    """``text`` with lone surrogates as U+FFFD; both normalise to a word separator, so the
+    shingles and signatures do not change."""
+    if text is None:
+        return None
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass
-class RawBatch:
-    """Ids and texts of consecutive rows of one file."""
+class TrainingBatch:
+    """Ids and texts of consecutive rows of one training file, as Arrow arrays.
 
-    ids: list[str]
-    texts: list[Any]
+    Attributes:
+        ids: string ids (see :func:`row_ids`).
+        texts: string or large_string texts; a value that is not a string reads as null.
+        non_string: which rows held a value that is not a string (None: no such row).
+    """
+
+    ids: pa.Array
+    texts: pa.Array
+    non_string: np.ndarray | None = None
+
+    @property
+    def non_strings(self) -> int:
+        """Rows whose value was not a string."""
+        return 0 if self.non_string is None else int(self.non_string.sum())
+
+    @classmethod
+    def from_values(cls, ids: pa.Array | Sequence[str], texts: Sequence[Any]) -> TrainingBatch:
+        """A batch of Python values; values that are not strings become flagged nulls."""
+        mask = np.fromiter((t is not None and not isinstance(t, str) for t in texts), np.bool_,
+                           len(texts))
+        if mask.any():
+            texts = [t if isinstance(t, str) else None for t in texts]
+        if not isinstance(ids, pa.Array):
+            ids = pa.array(ids, pa.string())
+        try:
+            column = pa.array(texts, pa.large_string())
+        except UnicodeEncodeError:  # lone surrogates (JSON "\ud800"): not valid UTF-8
+            column = pa.array([_without_surrogates(t) for t in texts], pa.large_string())
+        return cls(ids, column, mask if mask.any() else None)
+
+    @classmethod
+    def from_arrow(cls, ids: pa.Array, texts: pa.Array) -> TrainingBatch:
+        """A batch of Arrow columns; a text column that is not of strings is read by value."""
+        if _is_string(texts.type):
+            return cls(ids, texts)
+        return cls.from_values(ids, texts.to_pylist())
+
+    def take(self, positions: np.ndarray) -> TrainingBatch:
+        """The rows at ``positions`` (batch positions, increasing)."""
+        idx = pa.array(positions)
+        mask = self.non_string[positions] if self.non_string is not None else None
+        return TrainingBatch(self.ids.take(idx), self.texts.take(idx), mask)
+
+
+def row_ids(ids: pa.Array | Sequence[Any] | None, file: Path, start: int, n: int) -> pa.Array:
+    """The ids of ``n`` rows from row ``start`` of ``file``, as strings.
+
+    Without an id column (``ids`` None), and for a null id, a row's id is
+    ``<file name>#<row>``.
+
+    >>> row_ids(None, Path("a.jsonl"), 3, 2).to_pylist()
+    ['a.jsonl#3', 'a.jsonl#4']
+    >>> row_ids(pa.array([7, None]), Path("a.parquet"), 0, 2).to_pylist()
+    ['7', 'a.parquet#1']
+    """
+    if isinstance(ids, pa.Array):
+        if ids.null_count == 0 and (_is_string(ids.type) or pa.types.is_integer(ids.type)):
+            return ids.cast(pa.string())
+        ids = ids.to_pylist()
+    values = ids if ids is not None else [None] * n
+    return pa.array([f"{file.name}#{start + i}" if v is None else str(v)
+                     for i, v in enumerate(values)], pa.string())
 
 
 class TrainingReader(Protocol):
@@ -54,96 +116,9 @@ class TrainingReader(Protocol):
         """Rows in the file (cheap for Parquet, one pass otherwise)."""
         ...
 
-    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+    def batches(self, batch_size: int) -> Iterator[TrainingBatch]:
         """The file's rows, ``batch_size`` at a time."""
         ...
-
-
-def _format_of(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith(JSONL_SUFFIXES):
-        return "jsonl"
-    if name.endswith(".arrow"):
-        return "arrow"
-    return None
-
-
-def _hf_files(folder: Path) -> list[InputFile] | None:
-    """Arrow files of a ``save_to_disk`` Dataset or DatasetDict folder, else None."""
-    state = folder / "state.json"
-    if state.is_file():
-        try:
-            meta = json.loads(state.read_text("utf-8"))
-            names = [f["filename"] for f in meta["_data_files"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CorruptInputError(
-                f"{state}: unreadable save_to_disk state ({exc}); re-save the dataset"
-            ) from exc
-        return [InputFile(folder / n, "arrow") for n in names]
-    dd = folder / "dataset_dict.json"
-    if dd.is_file():
-        try:
-            splits = json.loads(dd.read_text("utf-8"))["splits"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CorruptInputError(f"{dd}: unreadable dataset_dict.json ({exc})") from exc
-        out: list[InputFile] = []
-        for split in splits:
-            out += _hf_files(folder / split) or []
-        return out
-    return None
-
-
-def _folder_files(folder: Path) -> list[InputFile]:
-    hf = _hf_files(folder)
-    if hf is not None:
-        return hf
-    found = []
-    for p in sorted(folder.rglob("*")):
-        fmt = _format_of(p)
-        if p.is_file() and fmt in ("parquet", "jsonl") and not p.name.startswith((".", "_")):
-            found.append(InputFile(p, fmt))
-    return found
-
-
-def resolve_inputs(patterns: Sequence[str]) -> list[InputFile]:
-    """Expand files, folders and globs into training files, in a stable order.
-
-    Raises:
-        InputNotFoundError: a pattern matches nothing readable.
-        UnsupportedInputError: a named file has an unknown extension.
-    """
-    out: list[InputFile] = []
-    for pattern in patterns:
-        matches = sorted(globlib.glob(pattern, recursive=True)) if globlib.has_magic(pattern) \
-            else [pattern]
-        found: list[InputFile] = []
-        for m in matches:
-            p = Path(m)
-            if p.is_dir():
-                found += _folder_files(p)
-            elif p.is_file():
-                fmt = _format_of(p)
-                if fmt is None:
-                    raise UnsupportedInputError(
-                        f"{p}: unknown training-file type; use .parquet, .jsonl[.gz|.zst], "
-                        "or a save_to_disk folder"
-                    )
-                found.append(InputFile(p, fmt))
-        if not found:
-            raise InputNotFoundError(
-                f"{pattern}: no Parquet, JSON Lines or save_to_disk data found; check the path"
-            )
-        out += found
-    seen: set[Path] = set()
-    unique = []
-    for f in out:
-        key = f.path.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(InputFile(key, f.format))
-    return unique
 
 
 def _pick_id_column(path: Path, names: Sequence[str], id_column: str | None) -> str | None:
@@ -152,12 +127,6 @@ def _pick_id_column(path: Path, names: Sequence[str], id_column: str | None) -> 
     if id_column not in names:
         raise MissingColumnError(str(path), "--id-column", id_column, names)
     return id_column
-
-
-def _ids(values: Sequence[Any] | None, path: Path, start: int, n: int) -> list[str]:
-    if values is None:
-        return [f"{path.name}#{start + i}" for i in range(n)]
-    return [f"{path.name}#{start + i}" if v is None else str(v) for i, v in enumerate(values)]
 
 
 class ParquetTrainingReader:
@@ -180,15 +149,15 @@ class ParquetTrainingReader:
     def count_rows(self) -> int:
         return int(self._pf.metadata.num_rows)
 
-    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+    def batches(self, batch_size: int) -> Iterator[TrainingBatch]:
         cols = [self.text_column] + ([self.id_column] if self.id_column else [])
         start = 0
         try:
             for rb in self._pf.iter_batches(batch_size=batch_size, columns=cols):
-                texts = rb.column(self.text_column).to_pylist()
-                ids = rb.column(self.id_column).to_pylist() if self.id_column else None
-                yield RawBatch(_ids(ids, self.file.path, start, len(texts)), texts)
-                start += len(texts)
+                ids = rb.column(self.id_column) if self.id_column else None
+                yield TrainingBatch.from_arrow(row_ids(ids, self.file.path, start, rb.num_rows),
+                                               rb.column(self.text_column))
+                start += rb.num_rows
         except (pa.ArrowException, OSError) as exc:
             raise CorruptInputError(
                 f"{self.file.path}: unreadable Parquet data after row {start} ({exc}); "
@@ -249,7 +218,11 @@ class JsonlTrainingReader:
     def count_rows(self) -> int:
         return sum(1 for _ in self._records())
 
-    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+    def _batch(self, ids: list[Any], texts: list[Any], start: int) -> TrainingBatch:
+        return TrainingBatch.from_values(
+            row_ids(ids if self.id_column else None, self.file.path, start, len(texts)), texts)
+
+    def batches(self, batch_size: int) -> Iterator[TrainingBatch]:
         ids: list[Any] = []
         texts: list[Any] = []
         start = 0
@@ -257,13 +230,11 @@ class JsonlTrainingReader:
             texts.append(rec.get(self.text_column))
             ids.append(rec.get(self.id_column) if self.id_column else None)
             if len(texts) >= batch_size:
-                yield RawBatch(_ids(ids if self.id_column else None, self.file.path, start,
-                                    len(texts)), texts)
+                yield self._batch(ids, texts, start)
                 start += len(texts)
                 ids, texts = [], []
         if texts:
-            yield RawBatch(_ids(ids if self.id_column else None, self.file.path, start,
-                                len(texts)), texts)
+            yield self._batch(ids, texts, start)
 
 
 class ArrowTrainingReader:
@@ -298,15 +269,16 @@ class ArrowTrainingReader:
     def count_rows(self) -> int:
         return sum(rb.num_rows for rb in self._record_batches())
 
-    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+    def batches(self, batch_size: int) -> Iterator[TrainingBatch]:
         start = 0
         for rb in self._record_batches():
             for off in range(0, rb.num_rows, batch_size):
                 part = rb.slice(off, batch_size)
-                texts = part.column(self.text_column).to_pylist()
-                ids = part.column(self.id_column).to_pylist() if self.id_column else None
-                yield RawBatch(_ids(ids, self.file.path, start, len(texts)), texts)
-                start += len(texts)
+                ids = part.column(self.id_column) if self.id_column else None
+                yield TrainingBatch.from_arrow(
+                    row_ids(ids, self.file.path, start, part.num_rows),
+                    part.column(self.text_column))
+                start += part.num_rows
 
 
 _READERS: dict[str, type[ParquetTrainingReader | JsonlTrainingReader | ArrowTrainingReader]] = {
