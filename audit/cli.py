@@ -98,7 +98,7 @@ def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_col
 @data_option
 def audits_command(data_dir: Path) -> None:
     """List audit runs: status, sources, parameters, start and end."""
-    from audit.outputs import displayed_status, list_runs
+    from audit.runs import displayed_status, list_runs
     from commons.store import DataDir
     from commons.tables import format_table
 

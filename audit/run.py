@@ -1,9 +1,10 @@
-"""Stage orchestration: read and sign, index (join), match, estimate, report.
+"""The audit's stages in order: read and sign, index, match, estimate, write.
 
 Each stage hands off files in ``DATA/audits/<run>/work/``; the source side is signed once
 per snapshot and signing configuration and cached under ``DATA/signatures/``. Reading and
 signing the training set are one streaming pass (timing ``read``); ``sign`` in the timings
-is the signer's share of it (summed over its threads).
+is the signer's share of it (summed over its threads). This module only orders the stages
+and records them in run.json (:mod:`audit.runs`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from audit.config import AuditConfig
 from audit.engine import Engine, make_engine
 from audit.estimate.summary import credit_threads, summary_row
 from audit.index.join import JoinSettings, candidate_join
 from audit.match.matcher import DocFiles, PairMatcher
-from audit.outputs import MATCH_COLUMNS, RunFolder
 from audit.read.inputs import resolve_inputs
+from audit.runs import RunFolder
 from audit.sign.source import SourceSide, prepare_source
 from audit.sign.training import sign_training
 from audit.signing.factory import make_signer, signer_name
-from audit.views import MATCH_TYPES, arrow_schema
+from audit.write import SourceMatches, write_outputs
 from commons.provenance import file_fingerprint
 from commons.store import DataDir
 
@@ -78,6 +75,12 @@ def _timed(run: RunFolder, stage: str) -> Iterator[None]:
     run.save()
 
 
+def _snapshot_meta(side: SourceSide) -> dict[str, Any]:
+    return {"source": side.name, "snapshot_id": side.snapshot_id, "license": side.license,
+            "chain": side.chain, "signature_cache": str(side.cache_dir),
+            "cache_hit": side.cache_hit, "counts": side.counts}
+
+
 def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
             fingerprint: Callable[[Path], dict[str, object]], engine: Engine) -> AuditResult:
     work = run.work
@@ -91,80 +94,39 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
         for s in config.sources:
             side = prepare_source(config, data, s, signer, engine)
             sides.append(side)
-            run.meta["snapshots"].append({
-                "source": s, "snapshot_id": side.snapshot_id, "license": side.license,
-                "chain": side.chain, "signature_cache": str(side.cache_dir),
-                "cache_hit": side.cache_hit,
-                "counts": side.counts})
+            run.meta["snapshots"].append(_snapshot_meta(side))
     with _timed(run, "read"):
         training = sign_training(config, files, work, signer, engine)
         run.meta["read"] = training.read.to_dict()
         run.meta["sign"] = training.sign.__dict__
     run.meta["timings"]["sign"] = training.sign.seconds
     train = DocFiles.open(training.files, config.num_perm)
-    train_docs = train.docs
     join = JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads)
     summaries: list[dict[str, Any]] = []
-    match_tables: list[pa.Table] = []
+    matched: list[SourceMatches] = []
     for side in sides:
         sdir = work / f"source={side.name}"
         sdir.mkdir()
+        source_files = side.files(config)
         with _timed(run, f"index:{side.name}"):
-            n_cand = candidate_join(
+            candidates = candidate_join(
                 join, (training.files.bands, side.band_table(config)),
-                (training.files.anchors, side.files(config).anchors),
-                sdir / "candidates.parquet", engine)
-        source = DocFiles.open(side.files(config), config.num_perm)
-        source_docs = source.docs
+                (training.files.anchors, source_files.anchors), sdir / "candidates.parquet",
+                engine)
+        source = DocFiles.open(source_files, config.num_perm)
         with _timed(run, f"match:{side.name}"):
-            matcher = PairMatcher(config, train, source, signer)
-            tally = matcher.run(sdir / "candidates.parquet", n_cand, sdir / "matches.parquet")
+            tally = PairMatcher(config, train, source, signer).run(
+                sdir / "candidates.parquet", candidates, sdir / "matches.parquet")
         with _timed(run, f"estimate:{side.name}"):
-            credited = credit_threads(source_docs, tally, config.containment_threshold)
-            row = summary_row(config, side.name, side.snapshot_id, side.license, train_docs,
-                              source_docs, tally, training.read)
-            summaries.append(row)
+            credited = credit_threads(source.docs, tally, config.containment_threshold)
+            summaries.append(summary_row(config, side.name, side.snapshot_id, side.license,
+                                         train.docs, source.docs, tally, training.read))
             run.meta["calibration"][side.name] = {**tally.calibration.to_dict(),
                                                   "posts_credited_by_thread": credited}
-            match_tables.append(_decorate(config, side, train_docs, source_docs,
-                                          pq.read_table(sdir / "matches.parquet")))
-    with _timed(run, "report"):
-        schema = arrow_schema(MATCH_TYPES)
-        matches = pa.concat_tables([m.cast(schema) for m in match_tables]) if match_tables \
-            else schema.empty_table()
-        run.meta["outputs"] = {
-            "matches": str(run.write_matches(matches)), "matches_rows": matches.num_rows,
-            "summary": str(run.write_summary(summaries)),
-        }
+        matched.append(SourceMatches(side, source.docs, sdir / "matches.parquet"))
+    with _timed(run, "write"):
+        run.meta["outputs"] = write_outputs(run, train.docs, matched, summaries)
         run.meta["summary"] = summaries
     run.complete()
-    return AuditResult(run.dir, "complete", summaries, matches.num_rows, run.meta)
-
-
-def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,
-              source_docs: pa.Table, m: pa.Table) -> pa.Table:
-    """Add ids, provenance and sizes to a source's match table, in MATCH_COLUMNS order."""
-    tr = m.column("train_row")
-    sr = m.column("source_row")
-    n = m.num_rows
-    lic = source_docs.column("license").take(sr)
-    if side.license is not None:
-        lic = pc.fill_null(lic, side.license)
-    cols: dict[str, Any] = {
-        "run": pa.array([config.run_name] * n, pa.string()),
-        "train_id": train_docs.column("id").take(tr),
-        "source": pa.array([side.name] * n, pa.string()),
-        "snapshot_id": side.doc_snapshot_ids(source_docs.column("doc_id").take(sr)),
-        "doc_id": source_docs.column("doc_id").take(sr),
-        "kind": source_docs.column("kind").take(sr),
-        "url": source_docs.column("url").take(sr),
-        "title": source_docs.column("title").take(sr),
-        "license": lic,
-        "train_words": train_docs.column("n_words").take(tr),
-        "source_words": source_docs.column("n_words").take(sr),
-    }
-    for name in m.column_names:
-        if name != "source_row":
-            cols[name] = m.column(name)
-    return pa.table({k: cols[k] for k in MATCH_COLUMNS})
-
+    return AuditResult(run.dir, "complete", summaries, run.meta["outputs"]["matches_rows"],
+                       run.meta)

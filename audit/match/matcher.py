@@ -40,21 +40,8 @@ from audit.match.overlap import (
     estimated_jaccard,
     pair_overlaps,
 )
+from audit.schemas import PAIR_SCHEMA
 from audit.signing.contract import ShingleSets, Signer
-
-MATCH_SCHEMA = pa.schema([
-    ("train_row", pa.int64()), ("source_row", pa.int64()),
-    ("est_jaccard", pa.float64()),
-    ("est_containment_train_in_source", pa.float64()),
-    ("est_containment_source_in_train", pa.float64()),
-    ("exact_jaccard", pa.float64()),
-    ("exact_containment_train_in_source", pa.float64()),
-    ("exact_containment_source_in_train", pa.float64()),
-    ("shared_shingles", pa.int64()),
-    ("containment_train_in_source", pa.float64()),
-    ("containment_source_in_train", pa.float64()),
-    ("match_kind", pa.string()), ("found_by", pa.string()),
-])
 
 
 @dataclass
@@ -165,7 +152,7 @@ class PairMatcher:
             candidates=n_candidates,
         )
         rate = min(1.0, c.calibration_pairs / n_candidates) if n_candidates else 1.0
-        writer = pq.ParquetWriter(out, MATCH_SCHEMA, compression="zstd")
+        writer = pq.ParquetWriter(out, PAIR_SCHEMA, compression="zstd")
         bar = tqdm(total=n_candidates, desc="match", unit="pair", disable=not c.progress)
         try:
             chunks = _groups(candidates, CHUNK_PAIRS)
@@ -234,7 +221,7 @@ class PairMatcher:
             "containment_train_in_source": ex.a_in_b[m],
             "containment_source_in_train": ex.b_in_a[m],
             "match_kind": kind, "found_by": found,
-        }, schema=MATCH_SCHEMA)
+        }, schema=PAIR_SCHEMA)
         return table, part
 
     def _calibrate(self, cal: Calibration, calib: np.ndarray, est_j: np.ndarray,

@@ -1,8 +1,8 @@
-"""The run folder ``DATA/audits/<run>/``: run.json, matches.parquet, summary.parquet.
+"""The run folder ``DATA/audits/<run>/`` and its run.json: a run's status from start to end.
 
 run.json is written ``running`` first and rewritten (atomically) at every stage; it says
-``complete`` only after matches.parquet and summary.parquet are durable, and ``failed``
-with the error when a stage raises. A killed audit therefore stays ``running`` and
+``complete`` only after the write stage's outputs (:mod:`audit.write`) are durable, and
+``failed`` with the error when a stage raises. A killed audit therefore stays ``running`` and
 ``commons audits`` shows it as ``interrupted`` once its process is gone.
 
 Re-running a ``--run-name``: refused unless ``--force``. With ``--force`` the old folder is
@@ -19,29 +19,14 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from audit.config import AuditConfig
 from audit.exceptions import RunExistsError
-from commons.fsutil import atomic_write, atomic_write_json, fsync_dir
+from commons.fsutil import atomic_write_json, fsync_dir
 from commons.provenance import host_facts, iso, library_versions, utcnow
 from commons.store import DataDir
 
 RUN_JSON = "run.json"
-MATCHES = "matches.parquet"
-SUMMARY = "summary.parquet"
 REPLACED = ".replaced"
-
-#: Columns of matches.parquet, in order (joinable to ``documents`` on source,
-#: snapshot_id, doc_id).
-MATCH_COLUMNS = (
-    "run", "train_id", "train_row", "source", "snapshot_id", "doc_id", "kind", "url", "title",
-    "license", "match_kind", "found_by", "est_jaccard", "containment_train_in_source",
-    "containment_source_in_train", "est_containment_train_in_source",
-    "est_containment_source_in_train", "exact_jaccard", "exact_containment_train_in_source",
-    "exact_containment_source_in_train", "shared_shingles", "train_words", "source_words",
-)
 
 
 class RunFolder:
@@ -90,23 +75,8 @@ class RunFolder:
         self.save()
 
     def save(self) -> None:
+        """Rewrite run.json (atomically) with :attr:`meta`."""
         atomic_write_json(self.run_json, self.meta)
-
-    def write_matches(self, table: pa.Table) -> Path:
-        path = self.dir / MATCHES
-        atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-        return path
-
-    def write_summary(self, rows: list[dict[str, Any]]) -> Path:
-        path = self.dir / SUMMARY
-        from audit.views import SUMMARY_TYPES, arrow_schema
-
-        schema = arrow_schema(SUMMARY_TYPES)
-        table = pa.Table.from_pylist(
-            [{k: {"run": self.config.run_name, **r}.get(k) for k in schema.names} for r in rows],
-            schema=schema)
-        atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-        return path
 
     def complete(self) -> None:
         """Mark complete (outputs are already durable), then drop work/ and the old run."""
@@ -119,6 +89,7 @@ class RunFolder:
             shutil.rmtree(self._replaced, ignore_errors=True)
 
     def fail(self, error: str) -> None:
+        """Mark failed with ``error``; work/ stays for inspection."""
         self.meta["status"] = "failed"
         self.meta["finished_at"] = iso(utcnow())
         self.meta["error"] = error
