@@ -70,21 +70,22 @@ def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_col
     .jsonl.zst) or `save_to_disk` folders. Results go to DATA/audits/RUN/ and the
     audit_runs, audit_matches and audit_summary views.
     """
-    from audit.config import AuditConfig
+    from audit.config import AuditConfig, AuditParams, RunOptions
     from audit.estimate.summary import TABLE_COLUMNS, table_rows
     from audit.run import run_audit
     from commons.store import DataDir
     from commons.tables import format_table
 
-    config = AuditConfig(
-        run_name=run_name, inputs=inputs, sources=_split_sources(sources),
-        text_column=text_column, id_column=id_column, threshold=threshold,
-        num_perm=num_perm, ngram=ngram, seed=minhash_seed, sample=sample,
-        sample_seed=sample_seed, verify=verify, containment_threshold=containment_threshold,
-        window_words=window_words, memory_limit=memory_limit, signer=signer,
-        engine=engine, ray_address=ray_address, force=force, keep_work=keep_work,
-        progress=not quiet,
-    )
+    params = AuditParams(threshold=threshold, num_perm=num_perm, ngram=ngram,
+                         seed=minhash_seed, window_words=window_words,
+                         containment_threshold=containment_threshold, verify=verify,
+                         sample=sample, sample_seed=sample_seed)
+    options = RunOptions(engine=engine, ray_address=ray_address, signer=signer,
+                         memory_limit=memory_limit, force=force, keep_work=keep_work,
+                         progress=not quiet)
+    config = AuditConfig(run_name=run_name, inputs=inputs, sources=_split_sources(sources),
+                         text_column=text_column, id_column=id_column, params=params,
+                         options=options)
     result = run_audit(config, DataDir(data_dir))
     read = result.meta.get("read", {})
     null, other = read.get("null_texts", 0), read.get("non_string_texts", 0)

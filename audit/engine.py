@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from audit.config import AuditConfig
+from audit.config import RunOptions
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,14 +100,14 @@ class LocalEngine:
         return None
 
 
-def make_engine(config: AuditConfig) -> Engine:
-    """The engine ``config.engine`` names.
+def make_engine(options: RunOptions) -> Engine:
+    """The engine ``options.engine`` names.
 
     Raises:
         ConfigError: ``engine="ray"`` but Ray is not installed or the cluster is unreachable.
     """
-    if config.engine == "ray":
+    if options.engine == "ray":
         from audit.ray_engine import RayEngine
 
-        return RayEngine(config.ray_address)
+        return RayEngine(options.ray_address)
     return LocalEngine()

@@ -53,7 +53,7 @@ def run_audit(config: AuditConfig, data: DataDir,
     run.begin()
     engine: Engine | None = None
     try:
-        engine = make_engine(config)
+        engine = make_engine(config.options)
         run.meta["engine"] = engine.describe()
         result = _stages(config, data, run, fingerprint, engine)
     except BaseException as exc:
@@ -83,8 +83,8 @@ def _snapshot_meta(side: SourceSide) -> dict[str, Any]:
 
 def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
             fingerprint: Callable[[Path], dict[str, object]], engine: Engine) -> AuditResult:
-    work = run.work
-    signer = make_signer(config)
+    work, params, options = run.work, config.params, config.options
+    signer = make_signer(params, options.signer)
     run.meta["signer"] = signer_name(signer)
     with _timed(run, "resolve_inputs"):
         files = resolve_inputs(config.inputs)
@@ -92,7 +92,7 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
     sides: list[SourceSide] = []
     with _timed(run, "sources"):
         for s in config.sources:
-            side = prepare_source(config, data, s, signer, engine)
+            side = prepare_source(params, options, data, s, signer, engine)
             sides.append(side)
             run.meta["snapshots"].append(_snapshot_meta(side))
     with _timed(run, "read"):
@@ -100,26 +100,26 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
         run.meta["read"] = training.read.to_dict()
         run.meta["sign"] = training.sign.__dict__
     run.meta["timings"]["sign"] = training.sign.seconds
-    train = DocFiles.open(training.files, config.num_perm)
-    join = JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads)
+    train = DocFiles.open(training.files, params.num_perm)
+    join = JoinSettings(options.memory_limit, work / "duckdb_tmp", options.duckdb_threads)
     summaries: list[dict[str, Any]] = []
     matched: list[SourceMatches] = []
     for side in sides:
         sdir = work / f"source={side.name}"
         sdir.mkdir()
-        source_files = side.files(config)
+        source_files = side.files(params)
         with _timed(run, f"index:{side.name}"):
             candidates = candidate_join(
-                join, (training.files.bands, side.band_table(config)),
+                join, (training.files.bands, side.band_table(params)),
                 (training.files.anchors, source_files.anchors), sdir / "candidates.parquet",
                 engine)
-        source = DocFiles.open(source_files, config.num_perm)
+        source = DocFiles.open(source_files, params.num_perm)
         with _timed(run, f"match:{side.name}"):
-            tally = PairMatcher(config, train, source, signer).run(
+            tally = PairMatcher(params, train, source, signer, options.progress).run(
                 sdir / "candidates.parquet", candidates, sdir / "matches.parquet")
         with _timed(run, f"estimate:{side.name}"):
-            credited = credit_threads(source.docs, tally, config.containment_threshold)
-            summaries.append(summary_row(config, side.name, side.snapshot_id, side.license,
+            credited = credit_threads(source.docs, tally, params.containment_threshold)
+            summaries.append(summary_row(params, side.name, side.snapshot_id, side.license,
                                          train.docs, source.docs, tally, training.read))
             run.meta["calibration"][side.name] = {**tally.calibration.to_dict(),
                                                   "posts_credited_by_thread": credited}

@@ -48,7 +48,7 @@ class RunFolder:
         """Claim the folder (see module doc for --force) and write the ``running`` run.json."""
         self.data.audits.mkdir(parents=True, exist_ok=True)
         if self.dir.exists():
-            if not self.config.force:
+            if not self.config.options.force:
                 status = read_run_json(self.dir).get("status", "unknown")
                 raise RunExistsError(
                     f"audit run {self.config.run_name!r} already exists in {self.dir} "
@@ -60,14 +60,14 @@ class RunFolder:
             os.replace(self.dir, self._replaced)
             fsync_dir(self.data.audits)
         self.work.mkdir(parents=True)
-        c = self.config
+        c, p = self.config, self.config.params
         self.meta = {
             "run": c.run_name, "status": "running", "started_at": iso(utcnow()),
             "finished_at": None, "error": None, "pid": os.getpid(),
             "host": {**host_facts(), "hostname": socket.gethostname()},
-            "threshold": c.threshold, "num_perm": c.num_perm, "ngram": c.ngram, "seed": c.seed,
-            "scheme": c.scheme, "hashfunc": c.hashfunc, "sample": c.sample,
-            "sample_seed": c.sample_seed, "verify": c.verify, "text_column": c.text_column,
+            "threshold": p.threshold, "num_perm": p.num_perm, "ngram": p.ngram, "seed": p.seed,
+            "scheme": p.scheme, "hashfunc": p.hashfunc, "sample": p.sample,
+            "sample_seed": p.sample_seed, "verify": p.verify, "text_column": c.text_column,
             "id_column": c.id_column, "sources": list(c.sources), "config": c.to_dict(),
             "versions": library_versions(("tqdm", "click")), "timings": {}, "inputs": [],
             "snapshots": [], "read": {}, "sign": {}, "calibration": {}, "outputs": {},
@@ -83,7 +83,7 @@ class RunFolder:
         self.meta["status"] = "complete"
         self.meta["finished_at"] = iso(utcnow())
         self.save()
-        if not self.config.keep_work:
+        if not self.config.options.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
         if self._replaced is not None:
             shutil.rmtree(self._replaced, ignore_errors=True)

@@ -66,17 +66,17 @@ def _audit(args: list[str]) -> dict[str, Any]:
 
 
 def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
-    from audit.config import AuditConfig
+    from audit.config import AuditParams, RunOptions
     from audit.kernels import warm_up
     from audit.sign.source import prepare_source
     from audit.signing.factory import make_signer
     from commons.store import DataDir
 
     warm_up()
-    config = AuditConfig(run_name="bench-source", inputs=("-",), sources=(source,),
-                         memory_limit=memory_limit, progress=False)
+    params = AuditParams()
+    options = RunOptions(memory_limit=memory_limit, progress=False)
     t0 = time.perf_counter()
-    side = prepare_source(config, DataDir(data), source, make_signer(config))
+    side = prepare_source(params, options, DataDir(data), source, make_signer(params))
     signed = time.perf_counter() - t0
     return {"seconds": signed, "counts": side.counts}
 

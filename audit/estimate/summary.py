@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from audit.config import AuditConfig
+from audit.config import AuditParams
 from audit.estimate.intervals import Interval, proportion_ci, ratio_ci
 from audit.match.matcher import MatchTally
 from audit.read.training import ReadStats
@@ -51,11 +51,11 @@ def _iv(prefix: str, iv: Interval) -> dict[str, Any]:
             f"{prefix}_ci_method": iv.method}
 
 
-def summary_row(config: AuditConfig, source: str, snapshot_id: str, license: str | None,
+def summary_row(params: AuditParams, source: str, snapshot_id: str, license: str | None,
                 train_docs: pa.Table, source_docs: pa.Table, tally: MatchTally,
                 read: ReadStats) -> dict[str, Any]:
     """One summary row: shares of the training set in the source and of the source in it."""
-    conf = config.confidence
+    conf = params.confidence
     t_live = train_docs.column("n_shingles").to_numpy() > 0
     t_words = train_docs.column("n_words").to_numpy().astype(np.float64)[t_live]
     t_hit = tally.train_matched[t_live]
@@ -90,7 +90,7 @@ def summary_row(config: AuditConfig, source: str, snapshot_id: str, license: str
         "sampled": read.sampled, "population_rows": read.population_rows,
         "sample_rows": read.sampled_rows, "population_docs_estimate": population,
         "source_share_is_lower_bound": read.sampled,
-        "confidence": conf, "threshold": config.threshold, "verify": config.verify,
+        "confidence": conf, "threshold": params.threshold, "verify": params.verify,
     }
     return row
 

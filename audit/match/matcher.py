@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from audit.config import AuditConfig
+from audit.config import AuditParams
 from audit.engine import bounded_map, workers
 from audit.files import SideFiles, SignatureFile, TextFile, open_doc_table
 from audit.index.bands import mix64
@@ -131,11 +131,13 @@ def _calibration_mask(tr: np.ndarray, sr: np.ndarray, seed: int, rate: float) ->
 
 
 class PairMatcher:
-    """Runs the match stage for one source over a candidates file."""
+    """Runs the match stage for one source over a candidates file (``progress``: show a
+    progress bar)."""
 
-    def __init__(self, config: AuditConfig, train: DocFiles, source: DocFiles,
-                 signer: Signer) -> None:
-        self.config = config
+    def __init__(self, params: AuditParams, train: DocFiles, source: DocFiles,
+                 signer: Signer, progress: bool = False) -> None:
+        self.params = params
+        self.progress = progress
         self.signer = signer
         self.train = train
         self.source = source
@@ -143,7 +145,9 @@ class PairMatcher:
         self.source_rows = source.docs.num_rows
 
     def run(self, candidates: Path, n_candidates: int, out: Path) -> MatchTally:
-        c = self.config
+        """Decide the ``n_candidates`` pairs of ``candidates``, write the matches to ``out``
+        (:data:`audit.schemas.PAIR_SCHEMA`) and return the tally."""
+        c = self.params
         tally = MatchTally(
             train_matched=np.zeros(self.train_rows, dtype=bool),
             train_overlap=np.zeros(self.train_rows, dtype=np.float64),
@@ -153,7 +157,7 @@ class PairMatcher:
         )
         rate = min(1.0, c.calibration_pairs / n_candidates) if n_candidates else 1.0
         writer = pq.ParquetWriter(out, PAIR_SCHEMA, compression="zstd")
-        bar = tqdm(total=n_candidates, desc="match", unit="pair", disable=not c.progress)
+        bar = tqdm(total=n_candidates, desc="match", unit="pair", disable=not self.progress)
         try:
             chunks = _groups(candidates, CHUNK_PAIRS)
             for t, result in bounded_map(lambda t: self._chunk(t, rate), chunks, workers()):
@@ -172,7 +176,7 @@ class PairMatcher:
         return self.signer.shingle_sets(side.texts.take(uniq)), inverse
 
     def _chunk(self, t: pa.Table, rate: float) -> tuple[pa.Table, _ChunkTally]:
-        c = self.config
+        c = self.params
         tr = t.column("train_row").to_numpy()
         sr = t.column("source_row").to_numpy()
         via_doc = t.column("via_doc").to_numpy(zero_copy_only=False)
@@ -226,7 +230,7 @@ class PairMatcher:
 
     def _calibrate(self, cal: Calibration, calib: np.ndarray, est_j: np.ndarray,
                    ex_j: np.ndarray, via_doc: np.ndarray, via_win: np.ndarray) -> None:
-        t = self.config.threshold
+        t = self.params.threshold
         pred = est_j >= t
         truth = ex_j >= t
         cal.sampled += int(calib.sum())

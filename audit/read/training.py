@@ -55,16 +55,17 @@ def training_batches(files: list[InputFile], config: AuditConfig,
     readers = [open_reader(f, config.text_column, config.id_column) for f in files]
     stats.files = len(readers)
     keep: np.ndarray | None = None
-    if config.sample is not None:
+    sample = config.params.sample
+    if sample is not None:
         total = int(sum(r.count_rows() for r in readers))
         stats.population_rows = total
-        if config.sample < total:
-            keep = sample_positions(total, config.sample, config.sample_seed)
+        if sample < total:
+            keep = sample_positions(total, sample, config.params.sample_seed)
             stats.sampled = True
     offset = 0
     for r in readers:
         rows_in_file = 0
-        for batch in r.batches(config.batch_size):
+        for batch in r.batches(config.options.batch_size):
             n = len(batch.texts)
             rows_in_file += n
             if keep is not None:
@@ -78,5 +79,5 @@ def training_batches(files: list[InputFile], config: AuditConfig,
                 offset += n
             yield batch
         stats.per_file_rows[str(r.file.path)] = rows_in_file
-    if config.sample is None:
+    if sample is None:
         stats.population_rows = offset

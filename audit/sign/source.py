@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from audit.config import AuditConfig
+from audit.config import AuditParams, RunOptions
 from audit.engine import Engine, LocalEngine
 from audit.exceptions import SignatureCacheError
 from audit.files import SOURCE_DOC_SCHEMA, SideFiles, SignatureFile
@@ -59,9 +59,9 @@ def bands_name(bands: int, rows: int) -> str:
     return f"doc_bands-{bands}x{rows}.parquet"
 
 
-def _cache_files(folder: Path, config: AuditConfig) -> SideFiles:
+def _cache_files(folder: Path, params: AuditParams) -> SideFiles:
     return SideFiles(docs=folder / DOCS_NAME, texts=folder / TEXTS_NAME,
-                     signatures=folder / DOC_SIGS_RAW, bands=folder / bands_name(*config.doc_lsh),
+                     signatures=folder / DOC_SIGS_RAW, bands=folder / bands_name(*params.doc_lsh),
                      anchors=folder / ANCHORS_NAME, signature_parquet=folder / DOC_SIGS_NAME)
 
 
@@ -86,17 +86,17 @@ class SourceSide:
         lic = self.manifest.license or {}
         return lic.get("spdx") or lic.get("text")
 
-    def files(self, config: AuditConfig) -> SideFiles:
-        """The cache's files, with the band table of ``config``'s layout (see
+    def files(self, params: AuditParams) -> SideFiles:
+        """The cache's files, with the band table of ``params``' layout (see
         :meth:`band_table`)."""
-        return _cache_files(self.cache_dir, config)
+        return _cache_files(self.cache_dir, params)
 
-    def band_table(self, config: AuditConfig) -> Path:
-        """The band table of ``config``'s layout: cached, else built into the cache."""
-        files = self.files(config)
+    def band_table(self, params: AuditParams) -> Path:
+        """The band table of ``params``' layout: cached, else built into the cache."""
+        files = self.files(params)
         return band_table_file(files.bands, files.docs,
-                               SignatureFile(files.signatures, config.num_perm),
-                               *config.doc_lsh)
+                               SignatureFile(files.signatures, params.num_perm),
+                               *params.doc_lsh)
 
     def doc_snapshot_ids(self, doc_ids: pa.Array | pa.ChunkedArray) -> pa.Array:
         """The snapshot each document's audited row comes from (the tip for threads)."""
@@ -114,15 +114,15 @@ def _text(table: pa.RecordBatch) -> pa.Array:
     return table.column("text")
 
 
-def _build(config: AuditConfig, signer: Signer, source: str, parts: list[Path], out: Path,
-           engine: Engine) -> dict[str, int]:
+def _build(params: AuditParams, options: RunOptions, signer: Signer, source: str,
+           parts: list[Path], out: Path, engine: Engine) -> dict[str, int]:
     """Sign the auditable rows of ``parts`` into the cache folder ``out``; return the counts."""
-    rows = SnapshotRows(parts, config.batch_size, config.memory_limit, out / "duckdb_tmp")
+    rows = SnapshotRows(parts, options.batch_size, options.memory_limit, out / "duckdb_tmp")
     empty = units = threads = 0
     try:
-        with SideWriter(_cache_files(out, config), SOURCE_DOC_SCHEMA, config,
-                        f"sign {source}") as writer:
-            for table, job in sign_batches(rows, _text, signer, config, engine):
+        with SideWriter(_cache_files(out, params), SOURCE_DOC_SCHEMA, params, f"sign {source}",
+                        options.progress) as writer:
+            for table, job in sign_batches(rows, _text, signer, params, engine):
                 writer.add({name: table.column(name) for name in table.column_names},
                            _text(table), job)
                 live = job.signed.n_shingles > 0
@@ -136,10 +136,10 @@ def _build(config: AuditConfig, signer: Signer, source: str, parts: list[Path], 
             "threads": threads, "anchors": writer.anchors.count}
 
 
-def cache_dir(data: DataDir, config: AuditConfig, source: str, snapshot_id: str) -> Path:
-    """Where the signatures of one snapshot under ``config``'s signing parameters live."""
+def cache_dir(data: DataDir, params: AuditParams, source: str, snapshot_id: str) -> Path:
+    """Where the signatures of one snapshot under ``params``' signing parameters live."""
     return (data.signatures / f"source={source}" / f"snapshot={snapshot_id}"
-            / f"config={config.signing_hash()}")
+            / f"config={params.signing_hash()}")
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
@@ -155,8 +155,8 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     return meta
 
 
-def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Signer,
-                   engine: Engine | None = None) -> SourceSide:
+def prepare_source(params: AuditParams, options: RunOptions, data: DataDir, source: str,
+                   signer: Signer, engine: Engine | None = None) -> SourceSide:
     """The latest complete snapshot of ``source``, signed (from the cache when present).
 
     Raises:
@@ -166,9 +166,9 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
     chain = store.latest_chain(source)
     manifest = chain[-1]
     snapshot_ids = [m.snapshot_id for m in chain]
-    target = cache_dir(data, config, source, manifest.snapshot_id)
+    target = cache_dir(data, params, source, manifest.snapshot_id)
     meta = _read_meta(target)
-    if (meta is not None and meta.get("signing_params") == config.signing_params()
+    if (meta is not None and meta.get("signing_params") == params.signing_params()
             and meta.get("layout") == LAYOUT):
         return SourceSide(source, manifest, target, True, dict(meta["counts"]), snapshot_ids)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -179,12 +179,12 @@ def prepare_source(config: AuditConfig, data: DataDir, source: str, signer: Sign
             parts = store.part_files(source, manifest.snapshot_id)
         else:
             parts = current_rows(store, chain, tmp / CURRENT_NAME, tmp / DOC_SNAPSHOTS_NAME,
-                                 config.memory_limit, tmp / "duckdb_tmp")
-        counts = _build(config, signer, source, parts, tmp, engine or LocalEngine())
+                                 options.memory_limit, tmp / "duckdb_tmp")
+        counts = _build(params, options, signer, source, parts, tmp, engine or LocalEngine())
         (tmp / CURRENT_NAME).unlink(missing_ok=True)
         atomic_write_json(tmp / META_NAME, {
             "source": source, "snapshot_id": manifest.snapshot_id, "chain": snapshot_ids,
-            "signing_params": config.signing_params(), "layout": LAYOUT, "counts": counts,
+            "signing_params": params.signing_params(), "layout": LAYOUT, "counts": counts,
             "signer": signer_name(signer), "created_at": iso(utcnow()),
             "versions": library_versions(),
         })

@@ -67,8 +67,9 @@ def sign_training(config: AuditConfig, files: list[InputFile], work: Path, signe
     sign = SignStats(workers=workers())
     side = training_files(work)
     batches = training_batches(files, config, stats)
-    with SideWriter(side, TRAIN_DOC_SCHEMA, config, "read and sign training set") as out:
-        for batch, job in sign_batches(batches, lambda b: b.texts, signer, config,
+    with SideWriter(side, TRAIN_DOC_SCHEMA, config.params, "read and sign training set",
+                    config.options.progress) as out:
+        for batch, job in sign_batches(batches, lambda b: b.texts, signer, config.params,
                                        engine or LocalEngine()):
             out.add({"id": batch.ids}, batch.texts, job)
             stats.null_texts += batch.texts.null_count - batch.non_strings

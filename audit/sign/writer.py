@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from audit.config import AuditConfig
+from audit.config import AuditParams
 from audit.engine import Engine, workers
 from audit.files import (
     DocTableWriter,
@@ -64,10 +64,10 @@ def _sign(signer: Signer, texts: pa.Array, base: int, bands: int, rows: int) -> 
 
 
 def sign_batches(batches: Iterable[B], texts: Callable[[B], pa.Array], signer: Signer,
-                 config: AuditConfig, engine: Engine) -> Iterator[tuple[B, SignedRows]]:
+                 params: AuditParams, engine: Engine) -> Iterator[tuple[B, SignedRows]]:
     """Each batch with its :class:`SignedRows`, in input order (``texts`` picks a batch's text
     column)."""
-    bands, rows = config.doc_lsh
+    bands, rows = params.doc_lsh
 
     def job(item: tuple[B, int]) -> SignedRows:
         return _sign(signer, texts(item[0]), item[1], bands, rows)
@@ -89,24 +89,25 @@ class SideWriter:
         files: where the files go.
         doc_schema: the doc table's schema (``row``, ``n_words`` and ``n_shingles`` are filled
             in here; the caller gives the other columns).
-        config: the audit's layout (signature length, bands, shingles, anchor window).
+        params: the audit's layout (signature length, bands, shingles, anchor window).
         desc: the progress bar's label.
+        progress: show the progress bar.
     """
 
-    def __init__(self, files: SideFiles, doc_schema: pa.Schema, config: AuditConfig,
-                 desc: str) -> None:
-        bands, rows = config.doc_lsh
-        self.num_perm = config.num_perm
-        self.ngram = config.ngram
+    def __init__(self, files: SideFiles, doc_schema: pa.Schema, params: AuditParams,
+                 desc: str, progress: bool) -> None:
+        bands, rows = params.doc_lsh
+        self.num_perm = params.num_perm
+        self.ngram = params.ngram
         self.docs = DocTableWriter(files.docs, doc_schema)
         self.texts = TextFile(files.texts).writer()
-        self.signatures = SignatureFile(files.signatures, config.num_perm).writer()
+        self.signatures = SignatureFile(files.signatures, params.num_perm).writer()
         self.signature_parquet = write_signature_parquet(files.signature_parquet, self.num_perm) \
             if files.signature_parquet is not None else None
         self.bands = BandWriter(files.bands, bands, rows)
-        self.anchors = AnchorWriter(files.anchors, config.anchor_window)
+        self.anchors = AnchorWriter(files.anchors, params.anchor_window)
         self.rows = 0
-        self._bar = tqdm(desc=desc, unit="doc", disable=not config.progress)
+        self._bar = tqdm(desc=desc, unit="doc", disable=not progress)
 
     def add(self, columns: Mapping[str, Any], texts: pa.Array, signed: SignedRows) -> None:
         """Write the next batch: its doc-table ``columns``, its texts and its signing."""

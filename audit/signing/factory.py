@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from audit.config import AuditConfig
+from audit.config import AuditParams
 from audit.signing.contract import Signer
 from audit.signing.reference import DatasketchSigner
 from commons.exceptions import ConfigError
 
 
-def make_signer(config: AuditConfig) -> Signer:
-    """The signer ``config.signer`` names: ``"auto"`` (compiled when importable), ``"fast"``
-    (compiled) or ``"reference"`` (datasketch).
+def make_signer(params: AuditParams, kind: str = "auto") -> Signer:
+    """The signer of ``params`` that ``kind`` names: ``"auto"`` (compiled when importable),
+    ``"fast"`` (compiled) or ``"reference"`` (datasketch).
 
     Raises:
-        ConfigError: ``signer="fast"`` but the compiled signer cannot be imported.
+        ConfigError: ``kind="fast"`` but the compiled signer cannot be imported.
     """
-    kwargs = {"num_perm": config.num_perm, "seed": config.seed, "ngram": config.ngram,
-              "window": config.anchor_window}
-    if config.signer in ("auto", "fast"):
+    kwargs = {"num_perm": params.num_perm, "seed": params.seed, "ngram": params.ngram,
+              "window": params.anchor_window}
+    if kind in ("auto", "fast"):
         try:
             from audit.signing.compiled import FastSigner
         except ImportError as exc:
-            if config.signer == "fast":
+            if kind == "fast":
                 raise ConfigError(
                     f"--signer fast: audit.signing.compiled is not importable ({exc}); "
                     "install numba or use --signer reference"
