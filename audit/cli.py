@@ -5,12 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from commons.exceptions import ConfigError
 from commons.options import data_option
+
+#: The warning ``--seed`` prints (it was the sample seed before ``--sample-seed``).
+SEED_DEPRECATED = ("warning: --seed is deprecated and goes away in the next release; "
+                   "use --sample-seed")
 
 
 def _split_sources(value: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in value.split(",") if s.strip())
+
+
+def _sample_seed(sample_seed: int, deprecated_seed: int | None) -> int:
+    """The sample seed, from ``--sample-seed`` or its deprecated alias ``--seed`` (warned).
+
+    Raises:
+        ConfigError: both were given.
+    """
+    if deprecated_seed is None:
+        return sample_seed
+    given = click.get_current_context().get_parameter_source("sample_seed")
+    if given is ParameterSource.COMMANDLINE:
+        raise ConfigError("invalid --seed: it is the deprecated name of --sample-seed; "
+                          "give --sample-seed only")
+    click.echo(SEED_DEPRECATED, err=True)
+    return deprecated_seed
 
 
 @click.command("audit")
@@ -30,8 +52,10 @@ def _split_sources(value: str) -> tuple[str, ...]:
               help="MinHash permutation seed.")
 @click.option("--sample", type=int, default=None,
               help="Audit a uniform random sample of this many training documents.")
-@click.option("--seed", "sample_seed", type=int, default=7, show_default=True,
+@click.option("--sample-seed", type=int, default=7, show_default=True,
               help="Seed of --sample.")
+@click.option("--seed", "deprecated_seed", type=int, default=None,
+              help="Deprecated name of --sample-seed; goes away in the next release.")
 @click.option("--verify", type=click.Choice(["none", "exact"]), default="none",
               show_default=True,
               help="'exact': check every match on the shingle sets, keep only true ones.")
@@ -60,7 +84,8 @@ def _split_sources(value: str) -> tuple[str, ...]:
 @data_option
 def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_column: str,
               id_column: str | None, threshold: float, num_perm: int, ngram: int,
-              minhash_seed: int, sample: int | None, sample_seed: int, verify: str,
+              minhash_seed: int, sample: int | None, sample_seed: int,
+              deprecated_seed: int | None, verify: str,
               containment_threshold: float, window_words: int, memory_limit: str,
               engine: str, ray_address: str | None, signer: str, force: bool,
               keep_work: bool, quiet: bool, data_dir: Path) -> None:
@@ -79,7 +104,7 @@ def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_col
     params = AuditParams(threshold=threshold, num_perm=num_perm, ngram=ngram,
                          seed=minhash_seed, window_words=window_words,
                          containment_threshold=containment_threshold, verify=verify,
-                         sample=sample, sample_seed=sample_seed)
+                         sample=sample, sample_seed=_sample_seed(sample_seed, deprecated_seed))
     options = RunOptions(engine=engine, ray_address=ray_address, signer=signer,
                          memory_limit=memory_limit, force=force, keep_work=keep_work,
                          progress=not quiet)
@@ -94,6 +119,7 @@ def audit_command(inputs: tuple[str, ...], sources: str, run_name: str, text_col
                f"({blank} without text: {null} null, {other} non-string, "
                f"{blank - null - other} empty), {result.matches} matches -> {result.run_dir}")
     click.echo(format_table(TABLE_COLUMNS, table_rows(result.summary)))
+
 
 @click.command("audits")
 @data_option

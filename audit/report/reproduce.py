@@ -17,8 +17,8 @@ from audit.config import DERIVED, AuditConfig
 
 #: Option destinations whose AuditConfig field has another name.
 _FIELD = {"minhash_seed": "seed"}
-#: Options that do not change the results.
-_SKIP = {"force", "keep_work", "quiet", "data_dir", "engine", "ray_address"}
+#: Options that do not change the results, and ``--seed`` (deprecated: ``--sample-seed``).
+_SKIP = {"force", "keep_work", "quiet", "data_dir", "engine", "ray_address", "deprecated_seed"}
 #: Fields that are no setting: constants of this version, and whether bars were shown.
 _NOT_SETTINGS = {*DERIVED, "scheme", "hashfunc", "progress"}
 
