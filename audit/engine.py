@@ -8,7 +8,8 @@ Every stage hands its parallel work to an :class:`Engine` in one of two shapes:
   partitions of the candidate join).
 
 :class:`LocalEngine` runs them in threads of this process (the default; it needs no
-cluster). ``RayEngine`` (:mod:`audit.ray_engine`) runs the same functions as Ray tasks.
+cluster) with :func:`bounded_map`, whose threads the match stage uses too. ``RayEngine``
+(:mod:`audit.ray_engine`) runs the same functions as Ray tasks.
 Jobs are plain functions of files and arrays and results are consumed in input order, so
 both engines produce the same files, bit for bit.
 """
