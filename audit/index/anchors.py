@@ -30,6 +30,7 @@ _FLUSH_ROWS = 64 * 1024
 
 
 def partition_path(folder: Path, k: int) -> Path:
+    """The file of anchor partition ``k`` in an anchor folder."""
     return folder / f"part-{k:02d}.parquet"
 
 
