@@ -14,6 +14,7 @@ the audit that ties them to its inputs. All of it goes into run.json.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -37,8 +38,10 @@ _RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
+@functools.cache
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) for ``threshold``, exactly as ``datasketch.MinHashLSH`` picks them."""
+    """(bands, rows) for ``threshold``, exactly as ``datasketch.MinHashLSH`` picks them (a
+    numerical optimisation, so each pair is computed once)."""
     from datasketch.lsh import _optimal_param
 
     bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
