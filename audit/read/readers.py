@@ -1,9 +1,9 @@
 """Training-file readers, one per format: Parquet, JSON Lines (plain, .gz, .zst) and
 ``save_to_disk`` Arrow.
 
-Every reader streams bounded :class:`TrainingBatch` es of Arrow arrays. Parquet and Arrow
-columns are passed on as read, without per-row Python objects; JSON Lines values become
-Arrow arrays batch by batch. Texts are never judged here: None, non-strings and empty
+Every reader streams bounded batches of Arrow arrays (:class:`TrainingBatch`). Parquet and
+Arrow columns are passed on as read, without per-row Python objects; JSON Lines values
+become Arrow arrays batch by batch. Texts are never judged here: None, non-strings and empty
 strings are counted later and are never fatal.
 """
 

@@ -1,5 +1,5 @@
-"""The training set as one stream of :class:`TrainingBatch` es: every file in order, or a
-uniform sample of its rows.
+"""The training set as one stream of batches (:class:`TrainingBatch`): every file in order,
+or a uniform sample of its rows.
 
 Sampling (``--sample N --sample-seed S``) is two-pass by count: the first pass counts rows
 (free for Parquet), then ``numpy.random.default_rng(S).choice(rows, N, replace=False)`` picks
