@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 
 # Compile the audit's numba kernels into their on-disk cache once (~30 s), so a cold
 # `commons audit` starts in well under a second.
-$(KERNELS): $(STAMP) audit/_fastkernels.py audit/_fastjoin.py audit/fast.py
-	$(PY) -m audit.fast
+$(KERNELS): $(STAMP) audit/signing/_kernels.py audit/index/_kernels.py \
+		audit/match/_kernels.py audit/kernels.py
+	$(PY) -m audit.kernels
 	touch $(KERNELS)
 
 system-deps:

@@ -8,18 +8,21 @@ Every stage hands its parallel work to an :class:`Engine` in one of two shapes:
   partitions of the candidate join).
 
 :class:`LocalEngine` runs them in threads of this process (the default; it needs no
-cluster). ``RayEngine`` (:mod:`audit.ray_engine`) runs the same functions as Ray tasks.
+cluster) with :func:`bounded_map`, whose threads the match stage uses too. ``RayEngine``
+(:mod:`audit.ray_engine`) runs the same functions as Ray tasks.
 Jobs are plain functions of files and arrays and results are consumed in input order, so
 both engines produce the same files, bit for bit.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from audit.config import AuditConfig
-from audit.sign import bounded_map, workers
+from audit.config import RunOptions
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +55,30 @@ class Engine(Protocol):
         ...
 
 
+def workers() -> int:
+    """Threads that run side by side: the CPUs this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` in input order, with at most ``workers + 1`` items submitted and
+    not yet yielded.
+
+    ``fn`` runs in ``workers`` threads; the compiled kernels release the GIL, so signing
+    overlaps reading and writing in the calling thread.
+    """
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[T, Future[R]]] = deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            while len(pending) > workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+
 class LocalEngine:
     """Threads of this process (the compiled kernels and DuckDB release the GIL)."""
 
@@ -74,14 +101,14 @@ class LocalEngine:
         return None
 
 
-def make_engine(config: AuditConfig) -> Engine:
-    """The engine ``config.engine`` names.
+def make_engine(options: RunOptions) -> Engine:
+    """The engine ``options.engine`` names.
 
     Raises:
         ConfigError: ``engine="ray"`` but Ray is not installed or the cluster is unreachable.
     """
-    if config.engine == "ray":
+    if options.engine == "ray":
         from audit.ray_engine import RayEngine
 
-        return RayEngine(config.ray_address)
+        return RayEngine(options.ray_address)
     return LocalEngine()

@@ -6,7 +6,7 @@ The stages and their functions are the local engine's; only the scheduling diffe
   input order, so the files written are the same as with threads;
 * the candidate join is split into hash partitions on the join key (``(band, h)`` for the
   LSH bands, ``h`` for the containment anchors), one DuckDB task per partition, and the
-  driver merges the partition results in partition order (see :mod:`audit.index`).
+  driver merges the partition results in partition order (see :mod:`audit.index.join`).
 
 Workers read and write the run's files by path, so every node must see the data store at
 the same path (a shared filesystem), and run the same project version in its Python
@@ -27,7 +27,7 @@ from commons.exceptions import ConfigError
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Partitions of the candidate join on Ray (a power of two, at most 16: see audit.anchors).
+#: Partitions of the candidate join on Ray (a power of two, at most 16: see audit.index.anchors).
 PARTITIONS = 16
 
 #: Environment of a private local cluster: loopback only, no usage reporting.

@@ -1,14 +1,14 @@
-"""Stage orchestration: read and sign, index (join), match, estimate, report.
+"""The audit's stages in order: read and sign, index, match, estimate, write.
 
 Each stage hands off files in ``DATA/audits/<run>/work/``; the source side is signed once
 per snapshot and signing configuration and cached under ``DATA/signatures/``. Reading and
 signing the training set are one streaming pass (timing ``read``); ``sign`` in the timings
-is the signer's share of it (summed over its threads).
+is the signer's share of it (summed over its threads). This module only orders the stages
+and records them in run.json (:mod:`audit.runs`).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,23 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from audit.config import AuditConfig
-from audit.docs import SignatureFile, TextFile, open_doc_table
 from audit.engine import Engine, make_engine
-from audit.index import BandWriter, JoinSettings, candidate_join
-from audit.match import DocFiles, PairMatcher
-from audit.outputs import MATCH_COLUMNS, RunFolder
-from audit.readers import resolve_inputs
-from audit.sign import make_signer, signer_name
-from audit.source import SourceSide, prepare_source
-from audit.summary import credit_threads, summary_row
-from audit.training import TRAIN_ANCHORS, TRAIN_TEXTS, read_stage
-from audit.views import MATCH_TYPES, arrow_schema
+from audit.estimate.summary import credit_threads, summary_row
+from audit.index.join import JoinSettings, candidate_join
+from audit.match.matcher import DocFiles, PairMatcher
+from audit.read.inputs import resolve_inputs
+from audit.runs import RunFolder
+from audit.sign.source import SourceSide, prepare_source
+from audit.sign.training import sign_training
+from audit.signing.factory import make_signer, signer_name
+from audit.write import SourceMatches, write_outputs
 from commons.provenance import file_fingerprint
 from commons.store import DataDir
 
@@ -59,7 +53,7 @@ def run_audit(config: AuditConfig, data: DataDir,
     run.begin()
     engine: Engine | None = None
     try:
-        engine = make_engine(config)
+        engine = make_engine(config.options)
         run.meta["engine"] = engine.describe()
         result = _stages(config, data, run, fingerprint, engine)
     except BaseException as exc:
@@ -81,10 +75,16 @@ def _timed(run: RunFolder, stage: str) -> Iterator[None]:
     run.save()
 
 
+def _snapshot_meta(side: SourceSide) -> dict[str, Any]:
+    return {"source": side.name, "snapshot_id": side.snapshot_id, "license": side.license,
+            "chain": side.chain, "signature_cache": str(side.cache_dir),
+            "cache_hit": side.cache_hit, "counts": side.counts}
+
+
 def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
             fingerprint: Callable[[Path], dict[str, object]], engine: Engine) -> AuditResult:
-    work = run.work
-    signer = make_signer(config)
+    work, params, options = run.work, config.params, config.options
+    signer = make_signer(params, options.signer)
     run.meta["signer"] = signer_name(signer)
     with _timed(run, "resolve_inputs"):
         files = resolve_inputs(config.inputs)
@@ -92,114 +92,41 @@ def _stages(config: AuditConfig, data: DataDir, run: RunFolder,
     sides: list[SourceSide] = []
     with _timed(run, "sources"):
         for s in config.sources:
-            side = prepare_source(config, data, s, signer, engine)
+            side = prepare_source(params, options, data, s, signer, engine)
             sides.append(side)
-            run.meta["snapshots"].append({
-                "source": s, "snapshot_id": side.snapshot_id, "license": side.license,
-                "chain": side.chain, "signature_cache": str(side.cache_dir),
-                "cache_hit": side.cache_hit,
-                "counts": side.counts})
+            run.meta["snapshots"].append(_snapshot_meta(side))
     with _timed(run, "read"):
-        read, signed = read_stage(config, files, work, signer, engine)
-        run.meta["read"] = read.to_dict()
-        run.meta["sign"] = signed.__dict__
-    run.meta["timings"]["sign"] = signed.seconds
-    train_docs = open_doc_table(work / "train_docs.arrow")
-    train = DocFiles(train_docs, TextFile(work / TRAIN_TEXTS),
-                     SignatureFile(work / "train_signatures.u32", config.num_perm))
-    join = JoinSettings(config.memory_limit, work / "duckdb_tmp", config.duckdb_threads)
+        training = sign_training(config, files, work, signer, engine)
+        run.meta["read"] = training.read.to_dict()
+        run.meta["sign"] = training.sign.__dict__
+    run.meta["timings"]["sign"] = training.sign.seconds
+    train = DocFiles.open(training.files, params.num_perm)
+    join = JoinSettings(options.memory_limit, work / "duckdb_tmp", options.duckdb_threads)
     summaries: list[dict[str, Any]] = []
-    match_tables: list[pa.Table] = []
+    matched: list[SourceMatches] = []
     for side in sides:
         sdir = work / f"source={side.name}"
         sdir.mkdir()
+        source_files = side.files(params)
         with _timed(run, f"index:{side.name}"):
-            n_cand = _index(config, side, sdir, work, join, engine)
-        source_docs = open_doc_table(side.docs_path)
+            candidates = candidate_join(
+                join, (training.files.bands, side.band_table(params)),
+                (training.files.anchors, source_files.anchors), sdir / "candidates.parquet",
+                engine)
+        source = DocFiles.open(source_files, params.num_perm)
         with _timed(run, f"match:{side.name}"):
-            source = DocFiles(source_docs, side.texts, side.doc_signatures(config.num_perm))
-            matcher = PairMatcher(config, train, source, signer)
-            tally = matcher.run(sdir / "candidates.parquet", n_cand, sdir / "matches.parquet")
+            tally = PairMatcher(params, train, source, signer, options.progress).run(
+                sdir / "candidates.parquet", candidates, sdir / "matches.parquet")
         with _timed(run, f"estimate:{side.name}"):
-            credited = credit_threads(source_docs, tally, config.containment_threshold)
-            row = summary_row(config, side.name, side.snapshot_id, side.license, train_docs,
-                              source_docs, tally, read)
-            summaries.append(row)
+            credited = credit_threads(source.docs, tally, params.containment_threshold)
+            summaries.append(summary_row(params, side.name, side.snapshot_id, side.license,
+                                         train.docs, source.docs, tally, training.read))
             run.meta["calibration"][side.name] = {**tally.calibration.to_dict(),
                                                   "posts_credited_by_thread": credited}
-            match_tables.append(_decorate(config, side, train_docs, source_docs,
-                                          pq.read_table(sdir / "matches.parquet")))
-    with _timed(run, "report"):
-        schema = arrow_schema(MATCH_TYPES)
-        matches = pa.concat_tables([m.cast(schema) for m in match_tables]) if match_tables \
-            else schema.empty_table()
-        run.meta["outputs"] = {
-            "matches": str(run.write_matches(matches)), "matches_rows": matches.num_rows,
-            "summary": str(run.write_summary(summaries)),
-        }
+        matched.append(SourceMatches(side, source.docs, sdir / "matches.parquet"))
+    with _timed(run, "write"):
+        run.meta["outputs"] = write_outputs(run, train.docs, matched, summaries)
         run.meta["summary"] = summaries
     run.complete()
-    return AuditResult(run.dir, "complete", summaries, matches.num_rows, run.meta)
-
-
-def _index(config: AuditConfig, side: SourceSide, sdir: Path, work: Path,
-           join: JoinSettings, engine: Engine) -> int:
-    """Join the source's band table and anchors with the training side's."""
-    return candidate_join(
-        join,
-        (work / "train_doc_bands.parquet", source_bands(config, side)),
-        (work / TRAIN_ANCHORS, side.anchors_path),
-        sdir / "candidates.parquet",
-        engine,
-    )
-
-
-def source_bands(config: AuditConfig, side: SourceSide) -> Path:
-    """The source's band table for this audit's layout: cached, else built into the cache."""
-    bands, rows = config.doc_lsh
-    path = side.bands_path(bands, rows)
-    if path.exists():
-        return path
-    sizes = open_doc_table(side.docs_path).column("n_shingles").to_numpy()
-    sigs = side.doc_signatures(config.num_perm)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    writer = BandWriter(tmp, bands, rows)
-    try:
-        step = 100_000
-        for lo in range(0, len(sizes), step):
-            live = np.flatnonzero(sizes[lo : lo + step] > 0)
-            writer.add(live.astype(np.int64) + lo, sigs.read(lo, lo + step)[live])
-        writer.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _decorate(config: AuditConfig, side: SourceSide, train_docs: pa.Table,
-              source_docs: pa.Table, m: pa.Table) -> pa.Table:
-    """Add ids, provenance and sizes to a source's match table, in MATCH_COLUMNS order."""
-    tr = m.column("train_row")
-    sr = m.column("source_row")
-    n = m.num_rows
-    lic = source_docs.column("license").take(sr)
-    if side.license is not None:
-        lic = pc.fill_null(lic, side.license)
-    cols: dict[str, Any] = {
-        "run": pa.array([config.run_name] * n, pa.string()),
-        "train_id": train_docs.column("id").take(tr),
-        "source": pa.array([side.name] * n, pa.string()),
-        "snapshot_id": side.doc_snapshot_ids(source_docs.column("doc_id").take(sr)),
-        "doc_id": source_docs.column("doc_id").take(sr),
-        "kind": source_docs.column("kind").take(sr),
-        "url": source_docs.column("url").take(sr),
-        "title": source_docs.column("title").take(sr),
-        "license": lic,
-        "train_words": train_docs.column("n_words").take(tr),
-        "source_words": source_docs.column("n_words").take(sr),
-    }
-    for name in m.column_names:
-        if name != "source_row":
-            cols[name] = m.column(name)
-    return pa.table({k: cols[k] for k in MATCH_COLUMNS})
-
+    return AuditResult(run.dir, "complete", summaries, run.meta["outputs"]["matches_rows"],
+                       run.meta)

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from commons.sql import empty_select, sql_literal
+from audit.schemas import MATCHES_SCHEMA, SUMMARY_SCHEMA
+from commons.sql import duckdb_columns, empty_select, sql_literal
 from commons.store import DataDir
 
 #: Columns of ``audit_runs`` (read from run.json with these types).
@@ -24,48 +23,9 @@ RUN_COLUMNS: dict[str, str] = {
     "timings": "JSON", "versions": "JSON", "outputs": "JSON", "host": "JSON",
 }
 
-#: Columns of matches.parquet and ``audit_matches``.
-MATCH_TYPES: dict[str, str] = {
-    "run": "VARCHAR", "train_id": "VARCHAR", "train_row": "BIGINT", "source": "VARCHAR",
-    "snapshot_id": "VARCHAR", "doc_id": "VARCHAR", "kind": "VARCHAR", "url": "VARCHAR",
-    "title": "VARCHAR", "license": "VARCHAR", "match_kind": "VARCHAR", "found_by": "VARCHAR",
-    "est_jaccard": "DOUBLE", "containment_train_in_source": "DOUBLE",
-    "containment_source_in_train": "DOUBLE", "est_containment_train_in_source": "DOUBLE",
-    "est_containment_source_in_train": "DOUBLE", "exact_jaccard": "DOUBLE",
-    "exact_containment_train_in_source": "DOUBLE",
-    "exact_containment_source_in_train": "DOUBLE", "shared_shingles": "BIGINT",
-    "train_words": "INTEGER", "source_words": "INTEGER",
-}
-
-
-def _share(prefix: str) -> dict[str, str]:
-    return {prefix: "DOUBLE", f"{prefix}_low": "DOUBLE", f"{prefix}_high": "DOUBLE",
-            f"{prefix}_ci_method": "VARCHAR"}
-
-
-#: Columns of summary.parquet and ``audit_summary`` (one row per run and source).
-SUMMARY_TYPES: dict[str, str] = {
-    "run": "VARCHAR", "source": "VARCHAR", "snapshot_id": "VARCHAR", "license": "VARCHAR",
-    "train_docs": "BIGINT", "train_docs_matched": "BIGINT", **_share("train_doc_share"),
-    "train_words": "BIGINT", "train_words_overlap": "DOUBLE", **_share("train_word_share"),
-    "source_docs": "BIGINT", "source_docs_matched": "BIGINT", **_share("source_doc_share"),
-    "source_words": "BIGINT", "source_words_overlap": "DOUBLE", **_share("source_word_share"),
-    "near_duplicates": "BIGINT", "containments": "BIGINT", "candidates": "BIGINT",
-    "exact_checked": "BIGINT", "calibration_pairs": "BIGINT",
-    "calibration_fp_rate": "DOUBLE", "calibration_fn_rate": "DOUBLE",
-    "calibration_mean_abs_error": "DOUBLE", "lsh_missed_near_duplicates": "BIGINT",
-    "sampled": "BOOLEAN", "population_rows": "BIGINT", "sample_rows": "BIGINT",
-    "population_docs_estimate": "BIGINT", "source_share_is_lower_bound": "BOOLEAN",
-    "confidence": "DOUBLE", "threshold": "DOUBLE", "verify": "VARCHAR",
-}
-
-_ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
-          "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
-
-
-def arrow_schema(types: dict[str, str]) -> pa.Schema:
-    """The Arrow schema of a column -> DuckDB type mapping (scalar types only)."""
-    return pa.schema([(name, _ARROW[t]) for name, t in types.items()])
+#: Columns of ``audit_matches`` (matches.parquet) and ``audit_summary`` (summary.parquet).
+MATCH_TYPES: dict[str, str] = duckdb_columns(MATCHES_SCHEMA)
+SUMMARY_TYPES: dict[str, str] = duckdb_columns(SUMMARY_SCHEMA)
 
 
 def _complete_only(glob: str) -> str:

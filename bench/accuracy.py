@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from audit.containment import pair_overlaps
-from audit.fast import FastSigner
+from audit.match.overlap import pair_overlaps
+from audit.signing.compiled import FastSigner
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
     if method.sign is None:
         raise SystemExit(f"{name} runs in its own venv (bench.datatrove_job), not here")
     if method.library == "commons-provenance":
-        from audit.fast import warm_up
+        from audit.kernels import warm_up
 
         warm_up()
     t0 = time.perf_counter()
@@ -56,7 +56,7 @@ def _signature(name: str, path: str, limit: str, out: str) -> dict[str, Any]:
 
 
 def _audit(args: list[str]) -> dict[str, Any]:
-    from audit.fast import warm_up
+    from audit.kernels import warm_up
     from commons.cli import main
 
     warm_up()
@@ -66,25 +66,26 @@ def _audit(args: list[str]) -> dict[str, Any]:
 
 
 def _source(data: str, source: str, memory_limit: str) -> dict[str, Any]:
-    from audit.config import AuditConfig
-    from audit.fast import warm_up
-    from audit.sign import make_signer
-    from audit.source import prepare_source
+    from audit.config import AuditParams, RunOptions
+    from audit.kernels import warm_up
+    from audit.sign.source import prepare_source
+    from audit.signing.factory import make_signer
     from commons.store import DataDir
 
     warm_up()
-    config = AuditConfig(run_name="bench-source", inputs=("-",), sources=(source,),
-                         memory_limit=memory_limit, progress=False)
+    params = AuditParams()
+    options = RunOptions(memory_limit=memory_limit, progress=False)
     t0 = time.perf_counter()
-    side = prepare_source(config, DataDir(data), source, make_signer(config))
+    side = prepare_source(params, options, DataDir(data), source, make_signer(params))
     signed = time.perf_counter() - t0
     return {"seconds": signed, "counts": side.counts}
 
 
 def _index(sigs_path: str, memory_limit: str, tmp: str) -> dict[str, Any]:
     from audit.config import lsh_params
-    from audit.fast import warm_up
-    from audit.index import BandWriter, JoinSettings, band_join, connect
+    from audit.index.bands import BandWriter
+    from audit.index.join import JoinSettings, band_join, connect
+    from audit.kernels import warm_up
 
     warm_up()  # as in an audit, the kernels are loaded before the index is built
     sigs = np.load(sigs_path)

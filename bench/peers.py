@@ -84,8 +84,9 @@ def _by_row_group(path: Path, limit: int,
 
 
 def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
-    """audit.fast.FastSigner over Parquet row groups (read, normalise, sign in kernels)."""
-    from audit.fast import FastSigner
+    """audit.signing.compiled.FastSigner over Parquet row groups (read, normalise, sign in
+    kernels)."""
+    from audit.signing.compiled import FastSigner
 
     signer = FastSigner(NUM_PERM, SEED, NGRAM)
     if limit >= pq.ParquetFile(path).metadata.num_rows:
@@ -96,7 +97,7 @@ def ours(path: Path, limit: int, workers: int = 1) -> np.ndarray:
 def ours_with_anchors(path: Path, limit: int) -> np.ndarray:
     """What an audit's sign stage does on one core: signatures plus the containment anchors
     (winnowed shingle hashes), which a signatures-only run does not compute."""
-    from audit.fast import FastSigner
+    from audit.signing.compiled import FastSigner
 
     signer = FastSigner(NUM_PERM, SEED, NGRAM)
     return _by_row_group(path, limit, lambda texts: signer.sign_batch(texts).signatures)

@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from audit.config import AuditConfig
+from audit.config import RunOptions
 from bench.accuracy import accuracy
 from bench.data import SOURCE, write_audit_corpus, write_dedup_corpus
 from bench.jobs import child, external
 from bench.peers import THRESHOLD, methods
 
 #: The audit's default DuckDB memory limit (what `commons audit` uses without --memory-limit).
-DEFAULT_LIMIT: str = AuditConfig.__dataclass_fields__["memory_limit"].default  # type: ignore[assignment]
+DEFAULT_LIMIT = RunOptions().memory_limit
 LIBRARIES = ("datasketch", "rensa", "datatrove", "numba", "llvmlite", "numpy", "pyarrow",
              "duckdb", "xxhash")
 

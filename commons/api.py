@@ -2,7 +2,7 @@
 
 Everything a script needs is importable from here::
 
-    from commons.api import AuditConfig, audit, catalog, crawl, report
+    from commons.api import AuditParams, RunOptions, audit, catalog, crawl, report
 
 The ``commons`` command is a thin layer over these functions.
 """
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audit.config import AuditConfig, AuditParams, RunOptions
 from commons.catalog import Catalog, ViewProvider
 from commons.store import DataDir, SnapshotStore
 
@@ -23,8 +24,11 @@ if TYPE_CHECKING:
     from crawler.runner import CrawlResult
 
 __all__ = [
+    "AuditConfig",
+    "AuditParams",
     "Catalog",
     "DataDir",
+    "RunOptions",
     "SnapshotStore",
     "audit",
     "catalog",
@@ -82,21 +86,24 @@ def crawl(kind: str, url: str, *, source: str, contact: str,
 
 
 def audit(inputs: Sequence[PathLike], *, sources: Sequence[str], run_name: str,
-          data: PathLike | DataDir | None = None, **config: Any) -> AuditResult:
+          data: PathLike | DataDir | None = None, text_column: str = "text",
+          id_column: str | None = None, params: AuditParams | None = None,
+          options: RunOptions | None = None) -> AuditResult:
     """Audit the training files ``inputs`` against the latest snapshots of ``sources``.
 
-    ``config`` holds the other :class:`audit.config.AuditConfig` fields (``threshold``,
-    ``sample``, ...). The run lands in ``DATA/audits/<run_name>/`` and the catalog's
-    ``audit_*`` views.
+    ``params`` define the result (``AuditParams(threshold=0.9, sample=1000)``; default: the
+    CLI's defaults), ``options`` how the run goes (default: no progress bars). The run lands
+    in ``DATA/audits/<run_name>/`` and the catalog's ``audit_*`` views.
 
     Raises:
         CommonsError: bad input or configuration (the run is marked failed if it began).
     """
-    from audit.config import AuditConfig
     from audit.run import run_audit
 
     cfg = AuditConfig(run_name=run_name, inputs=tuple(str(i) for i in inputs),
-                      sources=tuple(sources), progress=config.pop("progress", False), **config)
+                      sources=tuple(sources), text_column=text_column, id_column=id_column,
+                      params=params or AuditParams(),
+                      options=options or RunOptions(progress=False))
     return run_audit(cfg, _data(data))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,13 +174,9 @@ class Scheduler:
         out: dict[str, Any] = {"audit": name, "run": None, "status": "failed", "error": None}
         try:
             meta = json.loads((self.data.audits / name / "run.json").read_text("utf-8"))
-            recorded = meta["config"]
-            init = {f.name for f in fields(AuditConfig) if f.init}
-            kwargs = {k: v for k, v in recorded.items() if k in init}
-            kwargs.update(inputs=tuple(kwargs["inputs"]), sources=tuple(kwargs["sources"]),
-                          run_name=f"{name}.{record.snapshot_id}"[:128], force=True,
-                          progress=False)
-            config = AuditConfig(**kwargs)
+            recorded = AuditConfig.from_dict(meta["config"])
+            config = replace(recorded, run_name=f"{name}.{record.snapshot_id}"[:128],
+                             options=replace(recorded.options, force=True, progress=False))
             out["run"] = config.run_name
             self.say(f"{record.source}: re-running audit {name} as {config.run_name}")
             result = run_audit(config, self.data)

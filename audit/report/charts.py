@@ -20,7 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from audit.estimate import proportion_ci
+from audit.estimate.intervals import proportion_ci
 from audit.report.fmt import missing
 from audit.report.load import BINS, MEASURES
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
-from audit.outputs import displayed_status
 from audit.report.consent import ConsentState
 from audit.report.exceptions import RunNotCompleteError, RunNotFoundError
+from audit.runs import displayed_status
 from audit.views import RUN_COLUMNS
 from commons.catalog import Catalog
 

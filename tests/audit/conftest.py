@@ -12,13 +12,14 @@ from tests.audit.fixtures import World, build_world
 
 
 def config_for(world: World, run_name: str, **kw: object) -> AuditConfig:
-    """A quiet reference-engine config auditing the world's training file."""
+    """A quiet reference-engine config auditing the world's training file; ``kw`` are
+    fields of the config, its params or its options (:meth:`AuditConfig.from_dict`)."""
     base: dict[str, object] = {
         "run_name": run_name, "inputs": (str(world.training),), "sources": ("wiki", "forum"),
         "signer": "reference", "progress": False, "memory_limit": "256MB",
     }
     base.update(kw)
-    return AuditConfig(**base)  # type: ignore[arg-type]
+    return AuditConfig.from_dict(base)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from audit.cli import SEED_DEPRECATED
 from commons.api import catalog
 from tests.audit.fixtures import World
 from tests.conftest import ROOT, run_cli
@@ -79,6 +80,25 @@ def test_null_empty_and_non_string_texts_are_counted_not_fatal(world: World,
     meta = json.loads((world.data.audits / "mixed" / "run.json").read_text())
     assert meta["read"]["null_texts"] == 1 and meta["read"]["non_string_texts"] == 1
     assert meta["read"]["sampled_rows"] == 24 and meta["read"]["documents"] == 20
+
+
+def test_seed_is_a_deprecated_name_of_sample_seed(world: World) -> None:
+    """For one release `--seed` still sets the sample seed, with a one-line warning."""
+    new = run_cli(*_audit(world, "sample-seed", "--sample", "40", "--sample-seed", "11"))
+    assert new.returncode == 0, new.stderr
+    assert new.stderr.strip() == ""
+    old = run_cli(*_audit(world, "old-seed", "--sample", "40", "--seed", "11"))
+    assert old.returncode == 0, old.stderr
+    assert [ln for ln in old.stderr.splitlines() if ln.strip()] == [SEED_DEPRECATED]
+    assert "--sample-seed" in SEED_DEPRECATED and "next release" in SEED_DEPRECATED
+    metas = [json.loads((world.data.audits / run / "run.json").read_text())
+             for run in ("sample-seed", "old-seed")]
+    assert [m["sample_seed"] for m in metas] == [11, 11]
+    assert [m["config"]["sample_seed"] for m in metas] == [11, 11]
+    assert metas[0]["summary"] == metas[1]["summary"]
+    both = run_cli(*_audit(world, "both-seeds", "--seed", "11", "--sample-seed", "12"))
+    assert both.returncode != 0
+    assert "--sample-seed" in _one_line_error(both.stderr)
 
 
 @pytest.mark.parametrize("case", ["empty", "corrupt", "no-source", "missing-path"])

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.run import run_audit
-from audit.source import DOC_SIGS_RAW
+from audit.sign.source import DOC_SIGS_RAW
 from tests.audit.conftest import config_for
 from tests.audit.fixtures import build_world
 from tests.conftest import run_cli

@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.exceptions import RunExistsError
-from audit.outputs import MATCH_COLUMNS
 from audit.run import AuditResult, run_audit
-from audit.sign import DatasketchSigner
+from audit.schemas import MATCHES_SCHEMA
+from audit.signing.reference import DatasketchSigner
 from commons.api import catalog
 from commons.exceptions import NoCompleteSnapshotError
 from tests.audit.conftest import config_for
@@ -75,9 +75,9 @@ def test_outputs_run_json_and_views(world: World, audited: AuditResult) -> None:
     assert meta["snapshots"][0]["counts"]["redirects"] == 1
     assert meta["snapshots"][0]["counts"]["deleted"] == 1
     assert meta["snapshots"][0]["counts"]["empty"] == 1
-    assert {"read", "sign", "index:wiki", "match:wiki", "report"} <= set(meta["timings"])
+    assert {"read", "sign", "index:wiki", "match:wiki", "write"} <= set(meta["timings"])
     assert meta["calibration"]["wiki"]["sampled"] > 0
-    assert pq.read_schema(audited.run_dir / "matches.parquet").names == list(MATCH_COLUMNS)
+    assert pq.read_schema(audited.run_dir / "matches.parquet").names == MATCHES_SCHEMA.names
     con = catalog(world.data).connect()
     joined = con.execute(
         "SELECT count(*), count(d.doc_id) FROM audit_matches m LEFT JOIN documents d "

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from audit.config import AuditConfig
+from audit.config import AuditConfig, RunOptions
 from audit.run import run_audit
 from commons.api import catalog
 from commons.store import DataDir, SnapshotStore
@@ -85,8 +85,8 @@ def test_runs_what_is_due_one_at_a_time_and_records_it(wiki: Wiki, tmp_path: Pat
     training = tmp_path / "train.parquet"
     pq.write_table(pa.table({"id": [f"t{i}" for i in range(len(texts))], "text": texts}),
                    training)
-    run_audit(AuditConfig("probe", (str(training),), ("nightly",), progress=False,
-                          signer="reference"), data)
+    run_audit(AuditConfig("probe", (str(training),), ("nightly",),
+                          options=RunOptions(progress=False, signer="reference")), data)
 
     # 02:45: the half-hourly source is due (02:30), as an increment on its first snapshot.
     clock.set("2026-03-02T02:45:00")

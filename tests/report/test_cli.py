@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import AuditConfig
+from audit.config import AuditConfig, RunOptions
 from audit.report import build
 from audit.report.exceptions import DisclosureInvalidError
 from audit.run import run_audit
@@ -32,8 +32,9 @@ def test_unknown_run_is_one_line_naming_the_runs(report_world: ReportWorld, tmp_
 
 def test_failed_run_is_refused(report_world: ReportWorld, tmp_path: Path) -> None:
     config = AuditConfig(run_name="broken", inputs=(str(report_world.training),),
-                         sources=("wiki", "nowhere"), signer="reference",
-                         progress=False, memory_limit="256MB")
+                         sources=("wiki", "nowhere"),
+                         options=RunOptions(signer="reference", progress=False,
+                                            memory_limit="256MB"))
     with pytest.raises(NoCompleteSnapshotError):
         run_audit(config, report_world.data)
     res = run_cli("report", "broken", "--out", str(tmp_path / "r"),

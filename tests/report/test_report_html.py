@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from audit.estimate import proportion_ci
+from audit.estimate.intervals import proportion_ci
 from tests.report.conftest import CHROMIUM, CHROMIUM_ARGS, RUN, query, save_artifact
 from tests.report.world import ReportWorld
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from audit.config import AuditConfig
+from audit.config import AuditConfig, RunOptions
 from audit.planted import SourceDoc, plant
 from audit.run import run_audit
 from commons.normalize import content_sha1, words
@@ -132,6 +132,7 @@ def build_report_world(root: Path, seed: int = 5) -> ReportWorld:
             training = write_training(root / "train.parquet", planted)
         run = "before" if snap == WIKI_SNAPSHOTS[0] else "after"
         config = AuditConfig(run_name=run, inputs=(str(training),), sources=("wiki", "forum"),
-                             signer="reference", progress=False, memory_limit="256MB")
+                             options=RunOptions(signer="reference", progress=False,
+                                                memory_limit="256MB"))
         run_audit(config, data)
     return ReportWorld(root, data, training, wiki_authors, post_authors, deleted)

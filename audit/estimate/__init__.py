@@ -1,0 +1,2 @@
+"""The estimate stage: shares with confidence intervals (``intervals``) and the per-source
+summary rows (``summary``)."""
