@@ -38,6 +38,12 @@ DOCTEST_MODULES = [
     "crawler.mediawiki.pages",
     "crawler.frontier.client",
     "crawler.consent.ledger",
+    "audit.config",
+    "audit.estimate.intervals",
+    "audit.read.readers",
+    "audit.signing.compiled",
+    "audit.signing.contract",
+    "audit.signing.reference",
 ]
 
 
