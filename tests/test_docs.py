@@ -87,3 +87,17 @@ def test_every_parquet_column_is_documented() -> None:
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_python_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python API example, as written, in a folder holding `data/` (complete
+    snapshots of `wiki` and `forum`) and `train.parquet`."""
+    from tests.report.world import build_report_world
+
+    section = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    build_report_world(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md: Python API", "exec"), {})
+    assert (tmp_path / "data" / "audits" / "api-example" / "run.json").is_file()
+    assert (tmp_path / "report" / "index.html").is_file()
