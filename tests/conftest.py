@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.harness.mediawiki import MediaWikiServer, SeededPage, ensure_mediawiki_installed
+
+if TYPE_CHECKING:
+    from tests.audit.report.world import ReportWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 WIKI_PAGES = 130  # > 2 API batches of 50
@@ -74,3 +78,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
 def crawl_args(url: str, data: Path, source: str = "testwiki", *extra: str) -> list[str]:
     return ["crawl", "mediawiki", url, "--source", source, "--contact", CONTACT,
             "--delay", "0", "--quiet", "--data", str(data), *extra]
+
+
+@pytest.fixture(scope="session")
+def report_world(tmp_path_factory: pytest.TempPathFactory) -> ReportWorld:
+    """Two sources, a planted training set and two audit runs (``tests/audit/report/world.py``),
+    shared by the report's tests and the notebooks' tests."""
+    from tests.audit.report.world import build_report_world
+
+    return build_report_world(tmp_path_factory.mktemp("report-world"))

@@ -92,7 +92,7 @@ def test_doctests(module: str) -> None:
 def test_the_python_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's Python API example, as written, in a folder holding `data/` (complete
     snapshots of `wiki` and `forum`) and `train.parquet`."""
-    from tests.report.world import build_report_world
+    from tests.audit.report.world import build_report_world
 
     section = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]

@@ -13,9 +13,9 @@ from audit.report.exceptions import DisclosureInvalidError
 from audit.run import run_audit
 from commons.api import catalog
 from commons.exceptions import NoCompleteSnapshotError
+from tests.audit.report.conftest import RUN
+from tests.audit.report.world import ReportWorld
 from tests.conftest import run_cli
-from tests.report.conftest import RUN
-from tests.report.world import ReportWorld
 
 
 def test_unknown_run_is_one_line_naming_the_runs(report_world: ReportWorld, tmp_path: Path

@@ -20,8 +20,8 @@ import pytest
 
 from audit.report.disclosure import validate
 from audit.report.exceptions import DisclosureInvalidError
-from tests.report.conftest import RUN, query
-from tests.report.world import WIKI_SNAPSHOTS, ReportWorld
+from tests.audit.report.conftest import RUN, query
+from tests.audit.report.world import WIKI_SNAPSHOTS, ReportWorld
 
 
 @pytest.fixture(scope="module")

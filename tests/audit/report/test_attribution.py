@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from tests.report.conftest import RUN, query
-from tests.report.world import WIKI_SNAPSHOTS, ReportWorld
+from tests.audit.report.conftest import RUN, query
+from tests.audit.report.world import WIKI_SNAPSHOTS, ReportWorld
 
 
 def _items(report_dir: Path) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.report.conftest import RUN, query
+from tests.audit.report.conftest import RUN, query
 
 PCT = r"([\d.]+)%"
 

@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from audit.estimate.intervals import proportion_ci
-from tests.report.conftest import CHROMIUM, CHROMIUM_ARGS, RUN, query, save_artifact
-from tests.report.world import ReportWorld
+from tests.audit.report.conftest import CHROMIUM, CHROMIUM_ARGS, RUN, query, save_artifact
+from tests.audit.report.world import ReportWorld
 
 EXPECTED_CHARTS = {"overlap", "similarity", "calibration", "licences", "consent", "history",
                    "consent-history"}

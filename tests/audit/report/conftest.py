@@ -1,4 +1,5 @@
-"""Shared fixtures: one report world, its report written by the real CLI, a real Chromium."""
+"""Shared fixtures: the report of the report world (``report_world``, in ``tests/conftest.py``)
+written by the real CLI, its catalog, a real Chromium."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import duckdb
 import pytest
 
 from commons import api
+from tests.audit.report.world import ReportWorld
 from tests.conftest import ROOT, run_cli
-from tests.report.world import ReportWorld, build_report_world
 
 RUN = "after"
 #: Debian's chromium, driven by Playwright (never `playwright install`).
@@ -22,11 +23,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 #: Screenshots are also copied here (git-ignored) so a person can look at them.
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="session")
-def report_world(tmp_path_factory: pytest.TempPathFactory) -> ReportWorld:
-    return build_report_world(tmp_path_factory.mktemp("report-world"))
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT
-from tests.report.conftest import RUN
-from tests.report.world import ReportWorld
+from tests.audit.report.conftest import RUN
+from tests.audit.report.world import ReportWorld
 
 NOTEBOOK = ROOT / "notebooks" / "overlap_explorer.ipynb"
 
