@@ -4,8 +4,9 @@ Redis keys of one crawl (``C`` = ``commons:<source>:<snapshot id>``):
 ``commons:<source>:current`` (the snapshot being crawled), ``C:requests`` (scrapy-redis
 priority queue), ``C:dupefilter``, ``C:inflight:<worker>`` (leased requests: lease id ->
 ``score\\nrequest``), ``C:workers``, ``C:alive:<worker>`` (heartbeat), ``C:committed`` (part
-files), ``C:stats``, ``C:done`` (the finisher), ``C:failed``, ``C:manifest_lock``,
-``C:finished`` (the outcome, kept a day), ``C:floor:<site>``; and per site
+files), ``C:stats``, ``C:counters`` (crawl-wide counts), ``C:done`` (the finisher),
+``C:failed``, ``C:manifest_lock``, ``C:finished`` (the outcome, kept a day),
+``C:floor:<site>``; and per site
 ``commons:site:<site>:busy`` and ``:next``.
 
 Requests are pickled (scrapy-redis): whoever can write to the Redis can run code in the
@@ -245,6 +246,10 @@ class Frontier:
 
     def committed_parts(self) -> set[str]:
         return {_text(p) for p in self.redis.smembers(self.key("committed"))}
+
+    def counters(self) -> dict[str, int]:
+        """The crawl-wide counters kept in Redis (``frontier/reaped``)."""
+        return {_text(k): int(v) for k, v in self.redis.hgetall(self.key("counters")).items()}
 
     def worker_stats(self) -> dict[str, dict[str, Any]]:
         """Each worker's stats as of its last commit."""

@@ -57,7 +57,8 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
 return 1
 """
 # KEYS: queue, workers; ARGV: crawl prefix. Requeue the leases of workers whose heartbeat
-# expired (same priority) and forget those workers.
+# expired (same priority), forget those workers, and count the requeued leases crawl-wide
+# (C:counters, so the count is right whichever worker reaped and whichever finishes).
 REAP = """
 local n = 0
 for _, w in ipairs(redis.call('SMEMBERS', KEYS[2])) do
@@ -73,6 +74,7 @@ for _, w in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     redis.call('SREM', KEYS[2], w)
   end
 end
+if n > 0 then redis.call('HINCRBY', ARGV[1] .. ':counters', 'frontier/reaped', n) end
 return n
 """
 # KEYS: queue, workers, done, failed, finished; ARGV: crawl prefix, me.

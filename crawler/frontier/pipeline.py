@@ -219,7 +219,8 @@ class SharedSnapshotPipeline(ParquetSnapshotPipeline):
 
     def _merge_worker_stats(self) -> None:
         """Each worker's numeric stats (as of its last commit) under ``workers``, and the
-        counters summed over workers at the top level."""
+        counters summed over workers at the top level (the crawl-wide Redis counters win:
+        a worker may reap after its last commit)."""
         assert self.writer is not None
         per_worker = self.frontier.worker_stats()
         per_worker[self.frontier.worker] = self._numeric_stats()
@@ -228,6 +229,7 @@ class SharedSnapshotPipeline(ParquetSnapshotPipeline):
             for key, value in stats.items():
                 if "count" in key or key.startswith("frontier/"):
                     totals[key] = totals.get(key, 0) + value
+        totals.update(self.frontier.counters())  # counted in Redis, exact across workers
         self.writer.manifest.stats.update(totals)
         self.writer.manifest.stats["workers"] = per_worker
 
